@@ -1,0 +1,141 @@
+//! The command line: `postdesk [--data DIR] [serve|migrate|check|version|config-example]`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{CONFIG_FILE, Config};
+use crate::db::{self, dialect};
+use crate::{AppState, StartError};
+
+/// Postdesk, a shared-inbox email helpdesk.
+#[derive(Debug, Parser)]
+#[command(name = "postdesk", version, about)]
+pub struct Cli {
+    /// The data directory: config file, SQLite database, attachments, modules.
+    #[arg(
+        long = "data",
+        env = "POSTDESK_DATA_DIR",
+        default_value = "data",
+        global = true
+    )]
+    pub data: PathBuf,
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server and background workers (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Validate the configuration, connect to the database and report what was found.
+    Check,
+    /// Print the version.
+    Version,
+    /// Print a complete example config file with every key documented.
+    ConfigExample,
+}
+
+/// Runs the command line and returns the process exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&cli.data),
+        Command::Migrate => migrate(&cli.data),
+        Command::Check => check(&cli.data),
+        Command::Version => {
+            println!("postdesk {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::ConfigExample => {
+            print!("{}", Config::example_toml());
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("postdesk: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A second init (tests) is harmless; ignore it.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn serve(data: &std::path::Path) -> Result<(), StartError> {
+    let config = Config::load(data)?;
+    let state = AppState::start(config)?;
+    actix_web::rt::System::new().block_on(crate::web::serve(state))
+}
+
+fn migrate(data: &std::path::Path) -> Result<(), StartError> {
+    let config = Config::load(data)?;
+    let url = config.database_url();
+    let mut conn = db::establish(&url)?;
+    let pending = db::pending_migrations(&mut conn)?;
+    if pending.is_empty() {
+        println!("{}: the database is up to date", db::redact_url(&url));
+        return Ok(());
+    }
+    println!(
+        "{}: {} migration(s) to apply",
+        db::redact_url(&url),
+        pending.len()
+    );
+    for (i, name) in pending.iter().enumerate() {
+        println!("[{}/{}] {name}", i + 1, pending.len());
+    }
+    let applied = db::run_migrations(&mut conn)?;
+    println!("applied {applied} migration(s)");
+    Ok(())
+}
+
+fn check(data: &std::path::Path) -> Result<(), StartError> {
+    let file = data.join(CONFIG_FILE);
+    println!(
+        "config file: {} ({})",
+        file.display(),
+        if file.exists() {
+            "found"
+        } else {
+            "absent, using defaults"
+        }
+    );
+    let config = Config::load(data)?;
+    println!("config: ok");
+    println!("listen: {}", config.listen);
+    println!("public URL: {}", config.public_url());
+    let url = config.database_url();
+    println!("database: {}", db::redact_url(&url));
+    let mut conn = db::establish(&url)?;
+    let version = dialect::server_version(&mut conn).map_err(db::DbError::Query)?;
+    println!("database server: {version}");
+    let pending = db::pending_migrations(&mut conn)?;
+    if pending.is_empty() {
+        println!("migrations: up to date");
+    } else {
+        println!(
+            "migrations: {} pending ({}); `postdesk migrate` or `postdesk serve` applies them",
+            pending.len(),
+            pending.join(", ")
+        );
+    }
+    crate::assets::load_templates(&config.data_dir.join("templates"))?;
+    println!("templates: ok");
+    Ok(())
+}

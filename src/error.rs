@@ -1,0 +1,89 @@
+//! The application error: a stable snake_case code, an HTTP status, and the cause.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::db::DbError;
+
+/// Errors a request can end with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The thing asked for does not exist (or the user may not see it).
+    #[error("not found")]
+    NotFound,
+    /// The request was malformed; the message says how.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] DbError),
+    /// Something else failed inside the server.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => AppError::NotFound,
+            other => AppError::Database(DbError::Query(other)),
+        }
+    }
+}
+
+impl AppError {
+    /// The stable code clients and logs see.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::NotFound => "not_found",
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Database(_) => "database_error",
+            AppError::Internal(_) => "internal_error",
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        // Server-side causes are logged, not shown: they can carry paths and SQL.
+        let shown = if status.is_server_error() {
+            tracing::error!(error.code = self.code(), error = %self, "request failed");
+            "Something went wrong on the server; the error has been logged.".to_string()
+        } else {
+            self.to_string()
+        };
+        HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(format!(
+                "<!doctype html><meta charset=utf-8><title>{code}</title><h1>{status}</h1><p>{msg}</p><p><code>{code}</code></p>",
+                code = self.code(),
+                status = status,
+                msg = html_escape(&shown),
+            ))
+    }
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}

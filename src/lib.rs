@@ -1,0 +1,69 @@
+//! Postdesk: a self-hosted shared-inbox email helpdesk. `main.rs` only parses the command
+//! line; everything else lives in this library so tests drive the same code.
+
+pub mod assets;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod models;
+pub mod web;
+
+use std::sync::Arc;
+
+pub use config::Config;
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The loaded configuration.
+    pub config: Arc<Config>,
+    /// The database pool.
+    pub pool: db::DbPool,
+    /// Page templates (embedded, overridable from `<data>/templates`).
+    pub templates: Arc<tera::Tera>,
+}
+
+impl AppState {
+    /// Connects to the database, runs pending migrations and loads templates.
+    pub fn start(config: Config) -> Result<AppState, StartError> {
+        let pool = db::connect_pool(&config.database_url(), config.database.pool_size)?;
+        let mut conn = pool.get().map_err(db::DbError::Pool)?;
+        let applied = db::run_migrations(&mut conn)?;
+        if applied > 0 {
+            tracing::info!(migrations.applied = applied, "database migrated");
+        }
+        drop(conn);
+        let templates = assets::load_templates(&config.data_dir.join("templates"))?;
+        Ok(AppState {
+            config: Arc::new(config),
+            pool,
+            templates: Arc::new(templates),
+        })
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    /// The database could not be reached or migrated.
+    #[error(transparent)]
+    Database(#[from] db::DbError),
+    /// A template (built-in or override) failed to parse.
+    #[error("template error: {0}")]
+    Template(#[from] assets::TemplateError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {cause} (is another program using it? set POSTDESK_LISTEN)")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The OS error.
+        cause: std::io::Error,
+    },
+    /// The web server stopped with an error.
+    #[error("web server failed: {0}")]
+    Server(#[from] std::io::Error),
+}

@@ -1,0 +1,123 @@
+//! Threads: the entries of a conversation (customer mail, agent replies, notes, line items).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{conversations, threads};
+use crate::db::types::ThreadType;
+use crate::db::{AnyConnection, dialect};
+
+/// A thread as read from the database.
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = threads)]
+pub struct Thread {
+    /// Primary key.
+    pub id: i64,
+    /// Its conversation.
+    pub conversation_id: i64,
+    /// [`ThreadType`] number.
+    pub thread_type: i16,
+    /// Sanitized HTML body (quoted history wrapped in `data-quoted`).
+    pub body_html: String,
+    /// Plain-text body.
+    pub body_text: String,
+    /// Subject of this message.
+    pub subject: String,
+    /// Sender address.
+    pub from_email: String,
+    /// The message's own Message-ID, without angle brackets.
+    pub message_id: String,
+    /// The customer who wrote it, for customer threads.
+    pub customer_id: Option<i64>,
+    /// The agent who wrote it, for agent threads.
+    pub created_by_user_id: Option<i64>,
+    /// When it was written.
+    pub created_at: NaiveDateTime,
+}
+
+/// Fields for a new thread.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = threads)]
+pub struct NewThread<'a> {
+    /// Its conversation.
+    pub conversation_id: i64,
+    /// [`ThreadType`] number.
+    pub thread_type: i16,
+    /// Sanitized HTML body.
+    pub body_html: &'a str,
+    /// Plain-text body.
+    pub body_text: &'a str,
+    /// Subject of this message.
+    pub subject: &'a str,
+    /// Sender address.
+    pub from_email: &'a str,
+    /// Message-ID without angle brackets.
+    pub message_id: &'a str,
+    /// The customer who wrote it.
+    pub customer_id: Option<i64>,
+    /// The agent who wrote it.
+    pub created_by_user_id: Option<i64>,
+    /// Creation time.
+    pub created_at: NaiveDateTime,
+    /// Last change.
+    pub updated_at: NaiveDateTime,
+}
+
+/// How many characters of a message the conversation list shows.
+const PREVIEW_CHARS: usize = 200;
+
+/// Adds a thread and updates its conversation's count, preview and reply time, in one
+/// transaction. Returns the thread id.
+pub fn add(conn: &mut AnyConnection, new: &NewThread<'_>) -> QueryResult<i64> {
+    conn.transaction(|c| {
+        let id = dialect::insert_returning_id(c, |c| {
+            diesel::insert_into(threads::table).values(new).execute(c)
+        })?;
+        let is_message = matches!(
+            ThreadType::from_i16(new.thread_type),
+            Some(ThreadType::Customer | ThreadType::Message)
+        );
+        let conv = conversations::table.find(new.conversation_id);
+        diesel::update(conv)
+            .set((
+                conversations::threads_count.eq(conversations::threads_count + 1),
+                conversations::updated_at.eq(new.created_at),
+            ))
+            .execute(c)?;
+        if is_message {
+            let preview: String = new
+                .body_text
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .chars()
+                .take(PREVIEW_CHARS)
+                .collect();
+            let from = if new.thread_type == ThreadType::Customer.as_i16() {
+                1
+            } else {
+                2
+            };
+            diesel::update(conv)
+                .set((
+                    conversations::preview.eq(preview),
+                    conversations::last_reply_at.eq(new.created_at),
+                    conversations::last_reply_from.eq(from),
+                ))
+                .execute(c)?;
+        }
+        Ok(id)
+    })
+}
+
+/// A conversation's threads, oldest first.
+pub fn list_for_conversation(
+    conn: &mut AnyConnection,
+    conversation_id: i64,
+) -> QueryResult<Vec<Thread>> {
+    threads::table
+        .filter(threads::conversation_id.eq(conversation_id))
+        .order((threads::created_at, threads::id))
+        .select(Thread::as_select())
+        .load(conn)
+}

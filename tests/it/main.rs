@@ -1,0 +1,7 @@
+//! The integration suite: one binary, run by `tests/run` against real SQLite, PostgreSQL
+//! and MariaDB servers.
+
+mod data_layer;
+mod schema_parity;
+mod server;
+mod support;
