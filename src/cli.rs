@@ -9,6 +9,8 @@ use crate::config::{CONFIG_FILE, Config};
 use crate::db::{self, dialect};
 use crate::{AppState, StartError};
 
+mod mail;
+
 /// Postdesk, a shared-inbox email helpdesk.
 #[derive(Debug, Parser)]
 #[command(name = "postdesk", version, about)]
@@ -39,6 +41,20 @@ pub enum Command {
     Version,
     /// Print a complete example config file with every key documented.
     ConfigExample,
+    /// Create, change and list mailboxes.
+    Mailbox {
+        /// What to do.
+        #[command(subcommand)]
+        command: mail::MailboxCommand,
+    },
+    /// Fetch new mail over IMAP (every mailbox, or one).
+    Fetch(mail::FetchArgs),
+    /// Messages that could not be parsed or stored: list and retry.
+    Ingest {
+        /// What to do.
+        #[command(subcommand)]
+        command: mail::IngestCommand,
+    },
 }
 
 /// Runs the command line and returns the process exit status.
@@ -46,9 +62,9 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
     let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(&cli.data),
-        Command::Migrate => migrate(&cli.data),
-        Command::Check => check(&cli.data),
+        Command::Serve => serve(&cli.data).map_err(|e| e.to_string()),
+        Command::Migrate => migrate(&cli.data).map_err(|e| e.to_string()),
+        Command::Check => check(&cli.data).map_err(|e| e.to_string()),
         Command::Version => {
             println!("postdesk {}", env!("CARGO_PKG_VERSION"));
             Ok(())
@@ -57,6 +73,11 @@ pub fn main() -> ExitCode {
             print!("{}", Config::example_toml());
             Ok(())
         }
+        Command::Mailbox { command } => {
+            mail::mailbox(&cli.data, command).map_err(|e| e.to_string())
+        }
+        Command::Fetch(args) => mail::fetch(&cli.data, args).map_err(|e| e.to_string()),
+        Command::Ingest { command } => mail::ingest(&cli.data, command).map_err(|e| e.to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -80,6 +101,7 @@ fn init_tracing() {
 fn serve(data: &std::path::Path) -> Result<(), StartError> {
     let config = Config::load(data)?;
     let state = AppState::start(config)?;
+    crate::jobs::start_background(&state)?;
     actix_web::rt::System::new().block_on(crate::web::serve(state))
 }
 

@@ -20,6 +20,8 @@ pub struct Config {
     pub app_url: String,
     /// Database settings.
     pub database: DatabaseConfig,
+    /// Incoming mail settings.
+    pub inbound: InboundConfig,
     /// Where the data lives; set from `--data`, never read from the file.
     #[serde(skip)]
     pub data_dir: PathBuf,
@@ -35,12 +37,32 @@ pub struct DatabaseConfig {
     pub pool_size: u32,
 }
 
+/// `[inbound]` settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct InboundConfig {
+    /// A customer reply to a conversation closed longer ago than this starts a new one.
+    pub reopen_within_days: i64,
+    /// Run the background fetch in `serve`.
+    pub fetch_in_background: bool,
+}
+
+impl Default for InboundConfig {
+    fn default() -> Self {
+        InboundConfig {
+            reopen_within_days: 60,
+            fetch_in_background: true,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
             listen: "127.0.0.1:8080".into(),
             app_url: String::new(),
             database: DatabaseConfig::default(),
+            inbound: InboundConfig::default(),
             data_dir: PathBuf::from("data"),
         }
     }
@@ -76,6 +98,16 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "database.pool_size",
         "Most database connections kept open (SQLite uses at most 8).",
+    ),
+    (
+        "inbound.reopen_within_days",
+        "A customer reply reopens a closed conversation if it was closed less than this\n\
+         many days ago; otherwise it starts a new conversation linked to the old one.",
+    ),
+    (
+        "inbound.fetch_in_background",
+        "Fetch mail in the background while `serve` runs. Set to false when a cron job\n\
+         runs `postdesk fetch --once` instead.",
     ),
 ];
 
@@ -233,6 +265,12 @@ impl Config {
                     "expected sqlite://FILE, postgres://… or mysql://…, found {:?}",
                     crate::db::redact_url(&self.database.url)
                 ),
+            ));
+        }
+        if self.inbound.reopen_within_days < 0 {
+            return Err(bad(
+                "inbound.reopen_within_days",
+                "expected 0 or more days".into(),
             ));
         }
         if self.database.pool_size == 0 {

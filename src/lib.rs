@@ -4,9 +4,14 @@
 pub mod assets;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod jobs;
+pub mod mail;
 pub mod models;
+pub mod sanitize;
+pub mod storage;
 pub mod web;
 
 use std::sync::Arc;
@@ -27,13 +32,7 @@ pub struct AppState {
 impl AppState {
     /// Connects to the database, runs pending migrations and loads templates.
     pub fn start(config: Config) -> Result<AppState, StartError> {
-        let pool = db::connect_pool(&config.database_url(), config.database.pool_size)?;
-        let mut conn = pool.get().map_err(db::DbError::Pool)?;
-        let applied = db::run_migrations(&mut conn)?;
-        if applied > 0 {
-            tracing::info!(migrations.applied = applied, "database migrated");
-        }
-        drop(conn);
+        let pool = open_database(&config)?;
         let templates = assets::load_templates(&config.data_dir.join("templates"))?;
         Ok(AppState {
             config: Arc::new(config),
@@ -41,6 +40,17 @@ impl AppState {
             templates: Arc::new(templates),
         })
     }
+}
+
+/// Connects to the configured database and applies pending migrations.
+pub fn open_database(config: &Config) -> Result<db::DbPool, StartError> {
+    let pool = db::connect_pool(&config.database_url(), config.database.pool_size)?;
+    let mut conn = pool.get().map_err(db::DbError::Pool)?;
+    let applied = db::run_migrations(&mut conn)?;
+    if applied > 0 {
+        tracing::info!(migrations.applied = applied, "database migrated");
+    }
+    Ok(pool)
 }
 
 /// Why the server could not start.

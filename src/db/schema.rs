@@ -183,6 +183,7 @@ diesel::table! {
         last_fetch_at -> Nullable<Timestamp>,
         last_error -> Text,
         updated_at -> Timestamp,
+        flagged_uid -> BigInt,
     }
 }
 
@@ -283,6 +284,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    inbound_messages (id) {
+        id -> BigInt,
+        mailbox_id -> BigInt,
+        thread_id -> BigInt,
+        dedupe_key -> Text,
+        folder -> Text,
+        uidvalidity -> BigInt,
+        uid -> BigInt,
+        auto_flags -> SmallInt,
+        reply_to -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ingest_failures (id) {
+        id -> BigInt,
+        mailbox_id -> BigInt,
+        folder -> Text,
+        uidvalidity -> BigInt,
+        uid -> BigInt,
+        error -> Text,
+        raw_path -> Text,
+        attempts -> Integer,
+        resolved_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(mailbox_users -> mailboxes (mailbox_id));
 diesel::joinable!(mailbox_users -> users (user_id));
 diesel::joinable!(customer_emails -> customers (customer_id));
@@ -306,6 +338,9 @@ diesel::joinable!(stars -> conversations (conversation_id));
 diesel::joinable!(followers -> users (user_id));
 diesel::joinable!(followers -> conversations (conversation_id));
 diesel::joinable!(api_keys -> users (user_id));
+diesel::joinable!(inbound_messages -> mailboxes (mailbox_id));
+diesel::joinable!(inbound_messages -> threads (thread_id));
+diesel::joinable!(ingest_failures -> mailboxes (mailbox_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -326,4 +361,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     followers,
     options,
     api_keys,
+    inbound_messages,
+    ingest_failures,
 );

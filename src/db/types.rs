@@ -66,6 +66,29 @@ int_enum! {
     MailboxAccess { View = 1, Reply = 2, Manage = 3 }
 }
 
+int_enum! {
+    /// How a mail connection is secured.
+    MailSecurity { Tls = 1, StartTls = 2, None = 3 }
+}
+
+int_enum! {
+    /// What happens on the IMAP server to a message once it is stored.
+    AfterFetch { Leave = 1, MarkSeen = 2, Move = 3 }
+}
+
+int_enum! {
+    /// Where an outgoing message stands.
+    OutboxStatus { Queued = 1, Sending = 2, Sent = 3, Retrying = 4, Failed = 5, Cancelled = 6 }
+}
+
+int_enum! {
+    /// What a line item thread records (FreeScout's numbers where it has them).
+    LineItemAction {
+        StatusChanged = 1, UserChanged = 2, MovedFromMailbox = 3, Merged = 4,
+        Deleted = 5, Restored = 6, FollowUpOf = 7,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

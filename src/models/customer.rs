@@ -82,3 +82,44 @@ pub fn emails_of(conn: &mut AnyConnection, customer_id: i64) -> QueryResult<Vec<
         .select(customer_emails::email)
         .load(conn)
 }
+
+/// The customer owning `email`, creating one (named from the display name) if none does.
+/// Returns `(id, created)`. Safe against a concurrent insert of the same address.
+pub fn find_or_create(
+    conn: &mut AnyConnection,
+    email: &str,
+    display_name: &str,
+    now: NaiveDateTime,
+) -> QueryResult<(i64, bool)> {
+    if let Some(found) = find_by_email(conn, email)? {
+        return Ok((found.id, false));
+    }
+    let (first, last) = split_name(display_name);
+    let new = NewCustomer {
+        first_name: &first,
+        last_name: &last,
+        company: "",
+        created_at: now,
+        updated_at: now,
+    };
+    match create_with_emails(conn, &new, &[email]) {
+        Ok(id) => Ok((id, true)),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => {
+            let found = find_by_email(conn, email)?.ok_or(diesel::result::Error::NotFound)?;
+            Ok((found.id, false))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Splits a display name into first and last name ("Anna Petrova" -> ("Anna", "Petrova")).
+pub fn split_name(display_name: &str) -> (String, String) {
+    let name = display_name.trim();
+    match name.split_once(char::is_whitespace) {
+        Some((first, last)) => (first.to_string(), last.trim().to_string()),
+        None => (name.to_string(), String::new()),
+    }
+}

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::mailboxes;
+use crate::db::types::{AfterFetch, MailSecurity};
 use crate::db::{AnyConnection, dialect};
 
 /// A mailbox's identity (the mail settings are read where they are used).
@@ -20,6 +21,83 @@ pub struct Mailbox {
     pub created_at: NaiveDateTime,
 }
 
+/// What inbound mail handling needs to know about a mailbox.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = mailboxes)]
+pub struct InboundSettings {
+    /// Primary key.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// The shared address.
+    pub email: String,
+    /// Other addresses delivered here, one per line or comma-separated.
+    pub aliases: String,
+    /// IMAP host; empty when fetching is not set up.
+    pub in_host: String,
+    /// IMAP port.
+    pub in_port: i32,
+    /// [`MailSecurity`] number.
+    pub in_security: i16,
+    /// IMAP user name.
+    pub in_username: String,
+    /// IMAP password, encrypted with the instance secret.
+    pub in_password: String,
+    /// JSON list of folders to fetch.
+    pub in_folders: String,
+    /// [`AfterFetch`] number.
+    pub in_after_fetch: i16,
+    /// Folder to move fetched mail to, for [`AfterFetch::Move`].
+    pub in_move_folder: String,
+    /// Seconds between fetches.
+    pub fetch_interval_secs: i32,
+    /// Whether a `[#number]` subject token may thread a message.
+    pub subject_token_threading: bool,
+}
+
+impl InboundSettings {
+    /// The folders to fetch (INBOX when the stored list is empty or unreadable).
+    pub fn folders(&self) -> Vec<String> {
+        let list: Vec<String> = serde_json::from_str(&self.in_folders).unwrap_or_default();
+        let list: Vec<String> = list
+            .into_iter()
+            .map(|f| f.trim().to_string())
+            .filter(|f| !f.is_empty())
+            .collect();
+        if list.is_empty() {
+            vec!["INBOX".to_string()]
+        } else {
+            list
+        }
+    }
+
+    /// The address and its aliases, lower-case.
+    pub fn addresses(&self) -> Vec<String> {
+        let mut out = vec![self.email.to_lowercase()];
+        out.extend(split_aliases(&self.aliases));
+        out
+    }
+
+    /// The connection security, TLS when the stored number is unknown.
+    pub fn security(&self) -> MailSecurity {
+        MailSecurity::from_i16(self.in_security).unwrap_or(MailSecurity::Tls)
+    }
+
+    /// What to do after storing, leaving mail alone when the stored number is unknown.
+    pub fn after_fetch(&self) -> AfterFetch {
+        AfterFetch::from_i16(self.in_after_fetch).unwrap_or(AfterFetch::Leave)
+    }
+}
+
+/// Aliases as a clean, lower-case list.
+pub fn split_aliases(aliases: &str) -> Vec<String> {
+    aliases
+        .split([',', '\n', ';', ' '])
+        .map(|a| a.trim().to_lowercase())
+        .filter(|a| a.contains('@'))
+        .collect()
+}
+
 /// Fields for a new mailbox; mail settings keep their column defaults.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = mailboxes)]
@@ -32,6 +110,40 @@ pub struct NewMailbox<'a> {
     pub created_at: NaiveDateTime,
     /// Last change.
     pub updated_at: NaiveDateTime,
+}
+
+/// Changes to a mailbox's identity and incoming-mail settings; `None` leaves a field alone.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = mailboxes)]
+pub struct InboundChanges {
+    /// Display name.
+    pub name: Option<String>,
+    /// The shared address (lower-cased by [`update`]).
+    pub email: Option<String>,
+    /// Aliases.
+    pub aliases: Option<String>,
+    /// IMAP host.
+    pub in_host: Option<String>,
+    /// IMAP port.
+    pub in_port: Option<i32>,
+    /// [`MailSecurity`] number.
+    pub in_security: Option<i16>,
+    /// IMAP user.
+    pub in_username: Option<String>,
+    /// Encrypted IMAP password.
+    pub in_password: Option<String>,
+    /// JSON list of folders.
+    pub in_folders: Option<String>,
+    /// [`AfterFetch`] number.
+    pub in_after_fetch: Option<i16>,
+    /// Folder for [`AfterFetch::Move`].
+    pub in_move_folder: Option<String>,
+    /// Seconds between fetches.
+    pub fetch_interval_secs: Option<i32>,
+    /// `[#number]` subject threading.
+    pub subject_token_threading: Option<bool>,
+    /// Last change.
+    pub updated_at: Option<NaiveDateTime>,
 }
 
 /// Inserts a mailbox and returns its id.
@@ -48,10 +160,51 @@ pub fn create(conn: &mut AnyConnection, new: &NewMailbox<'_>) -> QueryResult<i64
     })
 }
 
+/// Applies changes to a mailbox; returns false when it does not exist.
+pub fn update(conn: &mut AnyConnection, id: i64, mut changes: InboundChanges) -> QueryResult<bool> {
+    changes.email = changes.email.map(|e| e.trim().to_lowercase());
+    changes.updated_at = Some(crate::db::now());
+    let n = diesel::update(mailboxes::table.find(id))
+        .set(&changes)
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// All mailboxes by name.
 pub fn list(conn: &mut AnyConnection) -> QueryResult<Vec<Mailbox>> {
     mailboxes::table
         .order((mailboxes::name, mailboxes::id))
         .select(Mailbox::as_select())
         .load(conn)
+}
+
+/// One mailbox's inbound settings.
+pub fn inbound_settings(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<InboundSettings>> {
+    mailboxes::table
+        .find(id)
+        .select(InboundSettings::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Inbound settings of every mailbox, by id.
+pub fn all_inbound_settings(conn: &mut AnyConnection) -> QueryResult<Vec<InboundSettings>> {
+    mailboxes::table
+        .order(mailboxes::id)
+        .select(InboundSettings::as_select())
+        .load(conn)
+}
+
+/// Every address of every mailbox (addresses and aliases), lower-case: mail from one of
+/// these is our own coming back.
+pub fn own_addresses(conn: &mut AnyConnection) -> QueryResult<Vec<String>> {
+    let rows: Vec<(String, String)> = mailboxes::table
+        .select((mailboxes::email, mailboxes::aliases))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .flat_map(|(email, aliases)| {
+            std::iter::once(email.to_lowercase()).chain(split_aliases(&aliases))
+        })
+        .collect())
 }

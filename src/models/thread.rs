@@ -35,14 +35,16 @@ pub struct Thread {
     pub created_at: NaiveDateTime,
 }
 
-/// Fields for a new thread.
-#[derive(Debug, Insertable)]
+/// Fields for a new thread. Unset fields default to empty.
+#[derive(Debug, Default, Insertable)]
 #[diesel(table_name = threads)]
 pub struct NewThread<'a> {
     /// Its conversation.
     pub conversation_id: i64,
     /// [`ThreadType`] number.
     pub thread_type: i16,
+    /// The conversation's status when this thread was added.
+    pub status: i16,
     /// Sanitized HTML body.
     pub body_html: &'a str,
     /// Plain-text body.
@@ -51,12 +53,32 @@ pub struct NewThread<'a> {
     pub subject: &'a str,
     /// Sender address.
     pub from_email: &'a str,
+    /// Sender display name.
+    pub from_name: &'a str,
+    /// JSON list of To addresses.
+    pub to_list: &'a str,
+    /// JSON list of Cc addresses.
+    pub cc_list: &'a str,
     /// Message-ID without angle brackets.
     pub message_id: &'a str,
+    /// In-Reply-To id.
+    pub in_reply_to: &'a str,
+    /// JSON list of References ids.
+    pub references_list: &'a str,
+    /// Content hash of an incoming message.
+    pub content_hash: &'a str,
+    /// Where the raw message is kept, relative to the data directory.
+    pub raw_path: &'a str,
+    /// For line items: what happened.
+    pub action_type: Option<i16>,
+    /// For line items: details as JSON.
+    pub action_data: &'a str,
     /// The customer who wrote it.
     pub customer_id: Option<i64>,
     /// The agent who wrote it.
     pub created_by_user_id: Option<i64>,
+    /// Whether it carries attachments.
+    pub has_attachments: bool,
     /// Creation time.
     pub created_at: NaiveDateTime,
     /// Last change.

@@ -55,10 +55,9 @@ fn thread_row<'a>(
         subject: "Printer on fire",
         from_email: "anna@customer.test",
         message_id,
-        customer_id: None,
-        created_by_user_id: None,
         created_at: now,
         updated_at: now,
+        ..Default::default()
     }
 }
 

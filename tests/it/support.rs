@@ -120,3 +120,104 @@ impl Drop for TestDb {
         }
     }
 }
+
+/// One private IMAP account on the Dovecot instance that tests/run starts.
+pub struct ImapAccount {
+    /// Login name (`pdN`).
+    pub user: String,
+    /// Its password.
+    pub password: String,
+    /// Plain/STARTTLS port.
+    pub port: u16,
+    /// Implicit TLS port.
+    pub tls_port: u16,
+    /// The server's certificate (PEM), for TLS verification.
+    pub cert: String,
+}
+
+static IMAP_USER: AtomicU32 = AtomicU32::new(0);
+
+fn env_port(name: &str) -> u16 {
+    std::env::var(name)
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| {
+            panic!("{name} is not set: run the suite with tests/run, which starts Dovecot")
+        })
+}
+
+impl ImapAccount {
+    /// A fresh account (each test gets its own Maildir).
+    pub fn new() -> ImapAccount {
+        let n = IMAP_USER.fetch_add(1, Ordering::SeqCst) + 1;
+        assert!(n <= 64, "tests/run creates 64 IMAP users; raise it there");
+        ImapAccount {
+            user: format!("pd{n}"),
+            password: "secret".into(),
+            port: env_port("POSTDESK_TEST_IMAP_PORT"),
+            tls_port: env_port("POSTDESK_TEST_IMAPS_PORT"),
+            cert: std::env::var("POSTDESK_TEST_IMAP_CERT").unwrap_or_default(),
+        }
+    }
+
+    /// A logged-in session over plain IMAP.
+    pub fn session(&self) -> imap::Session<imap::Connection> {
+        imap::ClientBuilder::new("127.0.0.1", self.port)
+            .mode(imap::ConnectionMode::Plaintext)
+            .connect()
+            .expect("connect to Dovecot")
+            .login(&self.user, &self.password)
+            .map_err(|(e, _)| e)
+            .expect("log in to Dovecot")
+    }
+
+    /// Delivers raw messages into `folder` with APPEND (creating the folder if needed).
+    pub fn append(&self, folder: &str, messages: &[Vec<u8>]) {
+        let mut s = self.session();
+        if folder != "INBOX" {
+            let _ = s.create(folder);
+        }
+        for m in messages {
+            s.append(folder, m).finish().expect("APPEND");
+        }
+        let _ = s.logout();
+    }
+
+    /// UIDs in `folder` carrying the \Seen flag.
+    pub fn seen_uids(&self, folder: &str) -> Vec<u32> {
+        let mut s = self.session();
+        s.select(folder).expect("select");
+        let mut v: Vec<u32> = s.uid_search("SEEN").expect("search").into_iter().collect();
+        v.sort_unstable();
+        let _ = s.logout();
+        v
+    }
+
+    /// How many messages `folder` holds.
+    pub fn count(&self, folder: &str) -> u32 {
+        let mut s = self.session();
+        let n = s.examine(folder).expect("examine").exists;
+        let _ = s.logout();
+        n
+    }
+}
+
+/// A simple message from `from` with the given id and optional In-Reply-To.
+pub fn message(
+    from: &str,
+    subject: &str,
+    id: &str,
+    in_reply_to: Option<&str>,
+    body: &str,
+) -> Vec<u8> {
+    let mut m = format!(
+        "From: {from}\r\nTo: Support <support@company.test>\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\nDate: Mon, 6 Jan 2025 10:00:00 +0300\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    );
+    if let Some(r) = in_reply_to {
+        m.push_str(&format!("In-Reply-To: <{r}>\r\nReferences: <{r}>\r\n"));
+    }
+    m.push_str("\r\n");
+    m.push_str(body);
+    m.push_str("\r\n");
+    m.into_bytes()
+}

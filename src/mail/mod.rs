@@ -1,0 +1,4 @@
+//! Mail in and out.
+
+pub mod inbound;
+pub mod message_id;
