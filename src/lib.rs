@@ -1,6 +1,8 @@
 //! Postdesk: a self-hosted shared-inbox email helpdesk. `main.rs` only parses the command
 //! line; everything else lives in this library so tests drive the same code.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod assets;
 pub mod cli;
 pub mod config;

@@ -1,6 +1,7 @@
 //! Background work that runs inside `serve`: each kind in a file of its own.
 
 pub mod fetch;
+pub mod idle;
 
 fn host_name() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")

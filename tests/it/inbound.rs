@@ -848,3 +848,82 @@ fn subject_token_threads_only_for_participants() {
     ));
     assert!(matches!(s, Stored::NewConversation { .. }), "{s:?}");
 }
+
+#[test]
+fn serve_fetches_new_mail_within_seconds_through_idle() {
+    let env = Env::new(Backend::Sqlite);
+    // An hour between polls: only IDLE can bring the second message in quickly.
+    env.set(InboundChanges {
+        fetch_interval_secs: Some(3600),
+        ..Default::default()
+    });
+    env.account.append(
+        "INBOX",
+        &[message(
+            "a@x.test",
+            "Before start",
+            "idle0@x.test",
+            None,
+            "x",
+        )],
+    );
+    let addr = format!(
+        "127.0.0.1:{}",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port()
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_postdesk"))
+        .args(["--data", &env.data.path().display().to_string(), "serve"])
+        .env("POSTDESK_DATABASE_URL", &env.db.url)
+        .env("POSTDESK_LISTEN", &addr)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start serve");
+    let wait_for = |id: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let n: i64 = threads::table
+                .filter(threads::message_id.eq(id))
+                .count()
+                .get_result(&mut env.conn())
+                .unwrap_or(0);
+            if n == 1 {
+                return Some(std::time::Instant::now());
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let first = wait_for("idle0@x.test");
+    // Give the IDLE watcher a moment to connect, then deliver.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let sent = std::time::Instant::now();
+    env.account.append(
+        "INBOX",
+        &[message(
+            "b@x.test",
+            "While running",
+            "idle1@x.test",
+            None,
+            "y",
+        )],
+    );
+    let arrived = wait_for("idle1@x.test");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        first < std::time::Instant::now(),
+        "the first fetch happened at start"
+    );
+    let took = arrived.duration_since(sent);
+    assert!(
+        took < std::time::Duration::from_secs(15),
+        "new mail took {took:?}; IDLE should wake the fetch"
+    );
+    assert_eq!(count_threads(&mut env.conn(), ThreadType::Customer), 2);
+}

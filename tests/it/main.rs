@@ -2,6 +2,7 @@
 //! and MariaDB servers.
 
 mod data_layer;
+mod golden;
 mod inbound;
 mod schema_parity;
 mod server;

@@ -83,7 +83,9 @@ pub fn classify(mail: &ParsedMail, own_addresses: &[String]) -> Classification {
                 || subject.contains("failure")
                 || subject.contains("returned")));
     Classification {
-        auto_reply: !bounce && (auto_submitted || h.x_autoreply || precedence_auto || subject_auto),
+        // "Precedence: bulk" on list mail marks the list, not an automatic answer.
+        auto_reply: !bounce
+            && (auto_submitted || h.x_autoreply || subject_auto || (precedence_auto && !h.list)),
         bounce,
         list: h.list || h.precedence.as_deref() == Some("list"),
         own_address: !from.is_empty() && own_addresses.iter().any(|a| a == from),

@@ -88,6 +88,9 @@ pub enum ParseError {
     NotAMessage,
 }
 
+/// The name given to a calendar part that has none.
+const UNNAMED_CALENDAR: &str = "invite.ics";
+
 /// Largest subject kept; longer ones are cut (the column holds 998 characters).
 const SUBJECT_MAX: usize = 998;
 
@@ -111,10 +114,15 @@ pub fn parse(raw: &[u8]) -> Result<ParsedMail, ParseError> {
         .body_text(0)
         .map(|t| t.replace("\r\n", "\n"))
         .unwrap_or_default();
-    let mut attachments = Vec::new();
-    for part in message.attachments() {
-        collect_attachment(part, &mut attachments);
-    }
+    let found: Vec<(ParsedAttachment, bool)> =
+        message.attachments().filter_map(to_attachment).collect();
+    // An unnamed text/calendar alternative repeats a named .ics attachment when there is one.
+    let named_calendar = found.iter().any(|(a, named)| *named && is_calendar(a));
+    let attachments = found
+        .into_iter()
+        .filter(|(a, named)| *named || !(named_calendar && is_calendar(a)))
+        .map(|(a, _)| a)
+        .collect();
     let mut classify = ClassifyHeaders {
         auto_submitted: header_text(&message, "Auto-Submitted"),
         x_autoreply: message.header("X-Autoreply").is_some()
@@ -235,7 +243,13 @@ fn header_text(message: &mail_parser::Message<'_>, name: &str) -> Option<String>
         .filter(|v| !v.is_empty())
 }
 
-fn collect_attachment(part: &mail_parser::MessagePart<'_>, out: &mut Vec<ParsedAttachment>) {
+fn is_calendar(a: &ParsedAttachment) -> bool {
+    matches!(a.mime_type.as_str(), "text/calendar" | "application/ics")
+        || a.file_name.ends_with(".ics")
+}
+
+/// The attachment a part stands for, and whether it had a name of its own.
+fn to_attachment(part: &mail_parser::MessagePart<'_>) -> Option<(ParsedAttachment, bool)> {
     let mime_type = part
         .content_type()
         .map(|ct| match ct.subtype() {
@@ -249,9 +263,15 @@ fn collect_attachment(part: &mail_parser::MessagePart<'_>, out: &mut Vec<ParsedA
         PartType::Text(t) | PartType::Html(t) => t.as_bytes().to_vec(),
         // A forwarded message is kept as an .eml attachment, byte for byte.
         PartType::Message(m) => m.raw_message().to_vec(),
-        PartType::Multipart(_) => return,
+        PartType::Multipart(_) => return None,
     };
+    let named = part.attachment_name().is_some_and(|n| !n.trim().is_empty());
+    let kind_kept = matches!(part.body, PartType::Message(_)) || mime_type == "text/calendar";
     let content_id = part.content_id().map(clean_id).filter(|c| !c.is_empty());
+    // Unnamed report parts (delivery-status, headers) are shown in the body, not as files.
+    if !named && content_id.is_none() && !kind_kept {
+        return None;
+    }
     let inline = content_id.is_some()
         && matches!(part.body, PartType::InlineBinary(_) | PartType::Binary(_))
         && mime_type.starts_with("image/")
@@ -259,19 +279,22 @@ fn collect_attachment(part: &mail_parser::MessagePart<'_>, out: &mut Vec<ParsedA
             .content_disposition()
             .is_some_and(|d| d.is_attachment());
     let fallback = match &part.body {
-        PartType::Message(_) => "forwarded-message.eml",
+        PartType::Message(_) => "message.eml",
         _ if mime_type == "application/ms-tnef" => "winmail.dat",
-        _ if mime_type == "text/calendar" => "invite.ics",
+        _ if mime_type == "text/calendar" => UNNAMED_CALENDAR,
         _ => "attachment",
     };
     let file_name = sanitize_file_name(part.attachment_name().unwrap_or(fallback), fallback);
-    out.push(ParsedAttachment {
-        file_name,
-        mime_type,
-        data,
-        content_id,
-        inline,
-    });
+    Some((
+        ParsedAttachment {
+            file_name,
+            mime_type,
+            data,
+            content_id,
+            inline,
+        },
+        named,
+    ))
 }
 
 /// A file name safe to show and to offer as a download: no path parts, control
