@@ -30,6 +30,8 @@ pub struct Cli {
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
+// Parsed once per process; boxing the mailbox flags would only add noise.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Run the web server and background workers (the default).
     Serve,

@@ -22,6 +22,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Incoming mail settings.
     pub inbound: InboundConfig,
+    /// Outgoing mail settings.
+    pub outbox: OutboxConfig,
     /// Where the data lives; set from `--data`, never read from the file.
     #[serde(skip)]
     pub data_dir: PathBuf,
@@ -56,6 +58,25 @@ impl Default for InboundConfig {
     }
 }
 
+/// `[outbox]` settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxConfig {
+    /// Seconds a reply waits before sending, during which "Undo" takes it back.
+    pub undo_seconds: u32,
+    /// Sending threads in `serve` (0: this process sends nothing).
+    pub workers: u32,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        OutboxConfig {
+            undo_seconds: 10,
+            workers: 2,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -63,6 +84,7 @@ impl Default for Config {
             app_url: String::new(),
             database: DatabaseConfig::default(),
             inbound: InboundConfig::default(),
+            outbox: OutboxConfig::default(),
             data_dir: PathBuf::from("data"),
         }
     }
@@ -108,6 +130,15 @@ pub const KEYS: &[(&str, &str)] = &[
         "inbound.fetch_in_background",
         "Fetch mail in the background while `serve` runs. Set to false when a cron job\n\
          runs `postdesk fetch --once` instead.",
+    ),
+    (
+        "outbox.undo_seconds",
+        "Seconds an agent's reply waits before it is sent; \"Undo\" during that time\n\
+         turns it back into a draft. 0 sends at once.",
+    ),
+    (
+        "outbox.workers",
+        "Threads sending mail in `serve`. 0: this process sends nothing (another does).",
     ),
 ];
 

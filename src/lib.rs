@@ -6,10 +6,13 @@
 pub mod assets;
 pub mod cli;
 pub mod config;
+pub mod conversations;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod fault;
 pub mod jobs;
+pub mod lease;
 pub mod mail;
 pub mod models;
 pub mod sanitize;

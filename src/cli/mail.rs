@@ -6,10 +6,11 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use crate::config::Config;
 use crate::crypto::Secrets;
+use crate::db::types::OutMethod;
 use crate::db::types::{AfterFetch, MailSecurity};
 use crate::db::{self, DbError, DbPool};
 use crate::mail::inbound::fetch::{FetchError, Fetcher, Progress};
-use crate::models::mailbox::{self, InboundChanges};
+use crate::models::mailbox::{self, InboundChanges, OutboundChanges};
 use crate::models::{fetch_state, ingest_failure};
 
 /// `postdesk mailbox …`
@@ -103,6 +104,33 @@ pub struct MailboxArgs {
     /// Also thread replies by a `[#number]` token in the subject.
     #[arg(long)]
     pub subject_token: Option<bool>,
+    /// SMTP server host name (outgoing mail).
+    #[arg(long)]
+    pub smtp_host: Option<String>,
+    /// SMTP port (465 for TLS, 587 for STARTTLS, 25 for none).
+    #[arg(long)]
+    pub smtp_port: Option<u16>,
+    /// SMTP connection security.
+    #[arg(long, value_enum)]
+    pub smtp_security: Option<SecurityArg>,
+    /// SMTP user name (omit for servers without authentication).
+    #[arg(long)]
+    pub smtp_user: Option<String>,
+    /// File holding the SMTP password (read once, stored encrypted).
+    #[arg(long)]
+    pub smtp_password_file: Option<PathBuf>,
+    /// Send through the local sendmail binary instead of SMTP.
+    #[arg(long)]
+    pub sendmail: bool,
+    /// Auto-reply to new conversations: its body (HTML, variables allowed); "" turns it off.
+    #[arg(long)]
+    pub auto_reply: Option<String>,
+    /// Auto-reply subject (variables allowed).
+    #[arg(long)]
+    pub auto_reply_subject: Option<String>,
+    /// Signature added to replies (HTML, variables allowed).
+    #[arg(long)]
+    pub signature: Option<String>,
 }
 
 /// `postdesk fetch`
@@ -218,6 +246,37 @@ fn changes_from(args: &MailboxArgs, secrets: &Secrets) -> Result<InboundChanges,
     })
 }
 
+fn outbound_changes_from(
+    args: &MailboxArgs,
+    secrets: &Secrets,
+) -> Result<OutboundChanges, CliError> {
+    if args.smtp_port == Some(0) {
+        return Err(CliError("--smtp-port must be 1-65535".into()));
+    }
+    let password = match &args.smtp_password_file {
+        Some(path) => Some(secrets.encrypt(&read_password(path)?)),
+        None => None,
+    };
+    let method = if args.sendmail {
+        Some(OutMethod::Sendmail)
+    } else {
+        args.smtp_host.as_ref().map(|_| OutMethod::Smtp)
+    };
+    Ok(OutboundChanges {
+        out_method: method.map(OutMethod::as_i16),
+        out_host: args.smtp_host.clone(),
+        out_port: args.smtp_port.map(i32::from),
+        out_security: args.smtp_security.map(|s| MailSecurity::from(s).as_i16()),
+        out_username: args.smtp_user.clone(),
+        out_password: password,
+        auto_reply_enabled: args.auto_reply.as_ref().map(|b| !b.trim().is_empty()),
+        auto_reply_body: args.auto_reply.clone(),
+        auto_reply_subject: args.auto_reply_subject.clone(),
+        signature: args.signature.clone(),
+        ..OutboundChanges::default()
+    })
+}
+
 /// Runs `postdesk mailbox …`.
 pub fn mailbox(data: &Path, cmd: MailboxCommand) -> Result<(), CliError> {
     let (_config, pool, secrets) = open(data)?;
@@ -253,7 +312,10 @@ pub fn mailbox(data: &Path, cmd: MailboxCommand) -> Result<(), CliError> {
         }
         MailboxCommand::Update { id, args } => {
             let changes = changes_from(&args, &secrets)?;
-            if !mailbox::update(&mut conn, id, changes)? {
+            let outbound = outbound_changes_from(&args, &secrets)?;
+            if !mailbox::update(&mut conn, id, changes)?
+                || !mailbox::update_outbound(&mut conn, id, outbound)?
+            {
                 return Err(CliError(format!(
                     "mailbox {id} does not exist (see `postdesk mailbox list`)"
                 )));
@@ -314,7 +376,7 @@ pub fn fetch(data: &Path, args: FetchArgs) -> Result<(), CliError> {
         pool: pool.clone(),
         secrets,
         reopen_within_days: config.inbound.reopen_within_days,
-        worker: crate::jobs::worker_name(),
+        worker: crate::lease::worker_name(),
     };
     loop {
         let problems = fetch_pass(&fetcher, &pool, args.mailbox)?;

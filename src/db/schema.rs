@@ -49,6 +49,7 @@ diesel::table! {
         subject_token_threading -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        assign_after_reply -> SmallInt,
     }
 }
 
@@ -204,6 +205,7 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        envelope -> Text,
     }
 }
 

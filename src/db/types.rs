@@ -89,6 +89,26 @@ int_enum! {
     }
 }
 
+int_enum! {
+    /// What an outbox row sends.
+    OutboxKind { Reply = 1, NewConversation = 2, Forward = 3, AutoReply = 4, Notification = 5 }
+}
+
+int_enum! {
+    /// How a mailbox sends mail.
+    OutMethod { Smtp = 1, Sendmail = 2 }
+}
+
+int_enum! {
+    /// Whose name goes in the From header of replies.
+    FromNameMode { Mailbox = 1, Agent = 2, Custom = 3 }
+}
+
+int_enum! {
+    /// Who a conversation is assigned to after an agent replies.
+    AssignAfterReply { ReplierIfUnassigned = 1, Keep = 2 }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

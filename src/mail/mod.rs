@@ -2,3 +2,4 @@
 
 pub mod inbound;
 pub mod message_id;
+pub mod outbound;

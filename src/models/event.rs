@@ -21,6 +21,12 @@ pub enum EventKind {
     SendFailed,
     /// A conversation's status changed.
     StatusChanged,
+    /// An agent replied.
+    AgentReplied,
+    /// An agent added a note.
+    NoteAdded,
+    /// An outgoing message was accepted by the server.
+    MailSent,
 }
 
 impl EventKind {
@@ -33,6 +39,9 @@ impl EventKind {
             EventKind::MailFetched => "mail_fetched",
             EventKind::SendFailed => "send_failed",
             EventKind::StatusChanged => "status_changed",
+            EventKind::AgentReplied => "agent_replied",
+            EventKind::NoteAdded => "note_added",
+            EventKind::MailSent => "mail_sent",
         }
     }
 }

@@ -89,7 +89,7 @@ pub fn claim(
             .filter(fetch_state::folder.eq(folder))
             .select(fetch_state::locked_by)
             .first(conn)?;
-        let Some(holder) = holder.filter(|h| crate::jobs::holder_is_dead(h)) else {
+        let Some(holder) = holder.filter(|h| crate::lease::holder_is_dead(h)) else {
             return Ok(None);
         };
         let stolen = diesel::update(

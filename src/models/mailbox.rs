@@ -208,3 +208,105 @@ pub fn own_addresses(conn: &mut AnyConnection) -> QueryResult<Vec<String>> {
         })
         .collect())
 }
+
+/// What outbound mail needs to know about a mailbox.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = mailboxes)]
+pub struct OutboundSettings {
+    /// Primary key.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// The shared address: From and Reply-To of customer mail.
+    pub email: String,
+    /// [`crate::db::types::FromNameMode`] number.
+    pub from_name_mode: i16,
+    /// Pattern for [`crate::db::types::FromNameMode::Custom`], e.g. "{agent} at {mailbox}".
+    pub from_name_custom: String,
+    /// Signature HTML with variables.
+    pub signature: String,
+    /// [`crate::db::types::OutMethod`] number.
+    pub out_method: i16,
+    /// SMTP host.
+    pub out_host: String,
+    /// SMTP port.
+    pub out_port: i32,
+    /// [`MailSecurity`] number.
+    pub out_security: i16,
+    /// SMTP user ("" for none).
+    pub out_username: String,
+    /// SMTP password, encrypted.
+    pub out_password: String,
+    /// Auto-reply to new conversations.
+    pub auto_reply_enabled: bool,
+    /// Auto-reply subject (variables allowed).
+    pub auto_reply_subject: String,
+    /// Auto-reply body HTML (variables allowed).
+    pub auto_reply_body: String,
+    /// Address that gets a blind copy of every reply ("" for none).
+    pub auto_bcc: String,
+    /// [`crate::db::types::ConversationStatus`] number set after a reply.
+    pub status_after_reply: i16,
+    /// [`crate::db::types::AssignAfterReply`] number.
+    pub assign_after_reply: i16,
+}
+
+/// One mailbox's outbound settings.
+pub fn outbound_settings(
+    conn: &mut AnyConnection,
+    id: i64,
+) -> QueryResult<Option<OutboundSettings>> {
+    mailboxes::table
+        .find(id)
+        .select(OutboundSettings::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Changes to outgoing-mail settings; `None` leaves a field alone.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = mailboxes)]
+pub struct OutboundChanges {
+    /// [`crate::db::types::OutMethod`] number.
+    pub out_method: Option<i16>,
+    /// SMTP host.
+    pub out_host: Option<String>,
+    /// SMTP port.
+    pub out_port: Option<i32>,
+    /// [`MailSecurity`] number.
+    pub out_security: Option<i16>,
+    /// SMTP user.
+    pub out_username: Option<String>,
+    /// Encrypted SMTP password.
+    pub out_password: Option<String>,
+    /// From name mode.
+    pub from_name_mode: Option<i16>,
+    /// From name pattern.
+    pub from_name_custom: Option<String>,
+    /// Signature HTML.
+    pub signature: Option<String>,
+    /// Auto-reply on/off.
+    pub auto_reply_enabled: Option<bool>,
+    /// Auto-reply subject.
+    pub auto_reply_subject: Option<String>,
+    /// Auto-reply body.
+    pub auto_reply_body: Option<String>,
+    /// Auto-BCC address.
+    pub auto_bcc: Option<String>,
+    /// Status after reply.
+    pub status_after_reply: Option<i16>,
+    /// Assignee after reply.
+    pub assign_after_reply: Option<i16>,
+}
+
+/// Applies outbound changes; returns false when the mailbox does not exist.
+pub fn update_outbound(
+    conn: &mut AnyConnection,
+    id: i64,
+    changes: OutboundChanges,
+) -> QueryResult<bool> {
+    let n = diesel::update(mailboxes::table.find(id))
+        .set((&changes, mailboxes::updated_at.eq(crate::db::now())))
+        .execute(conn)?;
+    Ok(n == 1)
+}

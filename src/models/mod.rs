@@ -9,5 +9,7 @@ pub mod fetch_state;
 pub mod ingest_failure;
 pub mod mailbox;
 pub mod message_id;
+pub mod outbox;
+pub mod send_log;
 pub mod thread;
 pub mod user;

@@ -59,6 +59,8 @@ pub struct NewThread<'a> {
     pub to_list: &'a str,
     /// JSON list of Cc addresses.
     pub cc_list: &'a str,
+    /// JSON list of Bcc addresses.
+    pub bcc_list: &'a str,
     /// Message-ID without angle brackets.
     pub message_id: &'a str,
     /// In-Reply-To id.

@@ -221,3 +221,69 @@ pub fn message(
     m.push_str("\r\n");
     m.into_bytes()
 }
+
+/// A capture SMTP server (tests/smtp_capture.py) on a free loopback port.
+pub struct SmtpCapture {
+    /// Its port.
+    pub port: u16,
+    /// Where captured messages land as NNNN.eml.
+    pub dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl SmtpCapture {
+    /// Starts one on a free port.
+    pub fn start() -> SmtpCapture {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port();
+        Self::start_on(port)
+    }
+
+    /// Starts one on `port` (e.g. where a server was "down" before).
+    pub fn start_on(port: u16) -> SmtpCapture {
+        let python = std::env::var("POSTDESK_TEST_PYTHON")
+            .unwrap_or_else(|_| panic!("POSTDESK_TEST_PYTHON is not set: run the suite with tests/run (it needs python3-aiosmtpd)"));
+        let dir = tempfile::tempdir().expect("capture dir");
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_capture.py");
+        let child = std::process::Command::new(python)
+            .arg(script)
+            .arg(dir.path())
+            .arg(port.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the capture SMTP server");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while !dir.path().join("ready").exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the capture SMTP server did not start on port {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        SmtpCapture { port, dir, child }
+    }
+
+    /// The captured messages, in order.
+    pub fn messages(&self) -> Vec<Vec<u8>> {
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(self.dir.path())
+            .expect("read capture dir")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|p| std::fs::read(p).expect("read captured"))
+            .collect()
+    }
+}
+
+impl Drop for SmtpCapture {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -275,7 +275,7 @@ impl Fetcher {
             messages.sort_by_key(|(uid, _)| *uid);
             let mut handled = Vec::with_capacity(messages.len());
             for (uid, raw) in messages {
-                crash_point("before_commit");
+                crate::fault::crash_point("before_commit");
                 let raw_path = self.files.put_raw(raw).map_err(FetchError::Disk)?;
                 let origin = Origin {
                     mailbox: settings,
@@ -308,7 +308,7 @@ impl Fetcher {
                         report.failed += 1;
                     }
                 }
-                crash_point("after_commit");
+                crate::fault::crash_point("after_commit");
                 handled.push(uid);
             }
             if let Some(&highest) = handled.last() {
@@ -391,22 +391,6 @@ fn into_fetch_error(e: IngestError) -> FetchError {
             FetchError::from(d)
         }
         other => FetchError::Database(DbError::Migration(other.to_string())),
-    }
-}
-
-/// Fault injection for the crash-safety tests: with `POSTDESK_CRASH_AT=<point>:<n>` the
-/// process aborts the n-th time it passes `<point>` (`before_commit` or `after_commit`).
-fn crash_point(point: &str) {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static PASSED: AtomicU64 = AtomicU64::new(0);
-    let Ok(spec) = std::env::var("POSTDESK_CRASH_AT") else {
-        return;
-    };
-    let Some((at, n)) = spec.split_once(':') else {
-        return;
-    };
-    if at == point && PASSED.fetch_add(1, Ordering::SeqCst) + 1 == n.parse::<u64>().unwrap_or(0) {
-        std::process::abort();
     }
 }
 

@@ -270,6 +270,15 @@ pub fn store_message(
     if let Some((reply_thread_id, _)) = bounced {
         mark_bounced(conn, reply_thread_id, mail, mailbox_id, conversation_id)?;
     }
+    if is_new {
+        crate::conversations::auto_reply::maybe_send(
+            conn,
+            ctx.secrets,
+            conversation_id,
+            class,
+            now,
+        )?;
+    }
     record_events(
         conn,
         &EventsFor {
