@@ -39,6 +39,56 @@ pub enum Command {
     Version,
     /// Print a complete example config file with every key documented.
     ConfigExample,
+    /// Install without the web installer (scripted deployments).
+    Install(InstallArgs),
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `postdesk install` options.
+#[derive(Debug, clap::Args)]
+pub struct InstallArgs {
+    /// Database URL; default: SQLite in the data directory.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// The first admin's email.
+    #[arg(long)]
+    pub admin_email: String,
+    /// A file holding the first admin's password (one line).
+    #[arg(long)]
+    pub admin_password_file: PathBuf,
+    /// The public address agents open, e.g. https://help.example.com.
+    #[arg(long)]
+    pub app_url: String,
+    /// The first admin's name.
+    #[arg(long, default_value = "Admin")]
+    pub admin_name: String,
+    /// Interface language of the first admin.
+    #[arg(long, default_value = "en", value_parser = ["en", "ru"])]
+    pub language: String,
+}
+
+/// `postdesk user …`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add an account with a password.
+    Add {
+        /// Login email.
+        #[arg(long)]
+        email: String,
+        /// Full name.
+        #[arg(long)]
+        name: String,
+        /// Role.
+        #[arg(long, value_parser = ["admin", "agent"])]
+        role: String,
+        /// A file holding the password (one line).
+        #[arg(long)]
+        password_file: PathBuf,
+    },
+    /// List accounts.
+    List,
 }
 
 /// Runs the command line and returns the process exit status.
@@ -57,6 +107,14 @@ pub fn main() -> ExitCode {
             print!("{}", Config::example_toml());
             Ok(())
         }
+        Command::Install(args) => crate::accounts_cli::install(&cli.data, &args),
+        Command::User(UserCommand::Add {
+            email,
+            name,
+            role,
+            password_file,
+        }) => crate::accounts_cli::user_add(&cli.data, &email, &name, &role, &password_file),
+        Command::User(UserCommand::List) => crate::accounts_cli::user_list(&cli.data),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -79,6 +137,9 @@ fn init_tracing() {
 
 fn serve(data: &std::path::Path) -> Result<(), StartError> {
     let config = Config::load(data)?;
+    if !config.installed {
+        return actix_web::rt::System::new().block_on(crate::web::serve_installer(config));
+    }
     let state = AppState::start(config)?;
     actix_web::rt::System::new().block_on(crate::web::serve(state))
 }

@@ -20,6 +20,8 @@ pub struct Config {
     pub app_url: String,
     /// Database settings.
     pub database: DatabaseConfig,
+    /// Set by the installer once setup is complete; until then `serve` runs the installer.
+    pub installed: bool,
     /// Where the data lives; set from `--data`, never read from the file.
     #[serde(skip)]
     pub data_dir: PathBuf,
@@ -41,6 +43,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             app_url: String::new(),
             database: DatabaseConfig::default(),
+            installed: false,
             data_dir: PathBuf::from("data"),
         }
     }
@@ -67,6 +70,11 @@ pub const KEYS: &[(&str, &str)] = &[
         "app_url",
         "The public address agents open, used in links inside emails, e.g.\n\
          https://help.example.com. Empty: http://<listen>/.",
+    ),
+    (
+        "installed",
+        "Written as true by the installer (web or `postdesk install`) when setup is\n\
+         complete. While false, `serve` runs the web installer instead of the app.",
     ),
     (
         "database.url",

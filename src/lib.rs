@@ -1,12 +1,18 @@
 //! Postdesk: a self-hosted shared-inbox email helpdesk. `main.rs` only parses the command
 //! line; everything else lives in this library so tests drive the same code.
 
+pub mod accounts_cli;
 pub mod assets;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod i18n;
+pub mod installer;
 pub mod models;
+pub mod permissions;
+pub mod system_mail;
 pub mod web;
 
 use std::sync::Arc;
@@ -63,6 +69,12 @@ pub enum StartError {
         /// The OS error.
         cause: std::io::Error,
     },
+    /// The installer could not start or failed.
+    #[error("install failed: {0}")]
+    Installer(String),
+    /// A command-line account command failed.
+    #[error("{0}")]
+    Command(String),
     /// The web server stopped with an error.
     #[error("web server failed: {0}")]
     Server(#[from] std::io::Error),

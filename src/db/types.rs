@@ -66,6 +66,11 @@ int_enum! {
     MailboxAccess { View = 1, Reply = 2, Manage = 3 }
 }
 
+int_enum! {
+    /// What a one-time link in `user_tokens` is for.
+    UserTokenKind { PasswordReset = 1, Invite = 2 }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,14 @@
 //! Data access, one file per aggregate. Functions take `&mut AnyConnection` so callers can
 //! group them into one transaction.
 
+pub mod activity;
 pub mod conversation;
 pub mod customer;
 pub mod mailbox;
+pub mod mailbox_user;
 pub mod message_id;
+pub mod session;
+pub mod system_settings;
 pub mod thread;
 pub mod user;
+pub mod user_token;
