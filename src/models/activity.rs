@@ -43,8 +43,8 @@ pub fn record(conn: &mut AnyConnection, a: &Activity<'_>, now: NaiveDateTime) ->
 /// A logged entry with the actor's name, for the admin's activity page.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Entry {
-    /// When.
-    pub created_at: NaiveDateTime,
+    /// When, UTC, `YYYY-MM-DD HH:MM:SS`.
+    pub created_at: String,
     /// The actor's name (kept after the account is deleted), or empty.
     pub actor: String,
     /// What happened.
@@ -81,7 +81,7 @@ pub fn recent(conn: &mut AnyConnection, limit: i64) -> QueryResult<Vec<Entry>> {
     Ok(rows
         .into_iter()
         .map(|(created_at, first, last, action, details, ip)| Entry {
-            created_at,
+            created_at: created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
             actor: format!("{} {}", first.unwrap_or_default(), last.unwrap_or_default())
                 .trim()
                 .to_string(),
