@@ -357,6 +357,18 @@ impl Installer {
         }
     }
 
+    /// While the server hands over to the app, the installer sends every request back to
+    /// the same address (307), so it lands on the app.
+    fn handing_over(&self, req: &HttpRequest) -> Option<HttpResponse> {
+        let finished = self.finished.lock().map(|f| f.is_none()).unwrap_or(true);
+        finished.then(|| {
+            HttpResponse::TemporaryRedirect()
+                .insert_header((actix_web::http::header::LOCATION, req.uri().to_string()))
+                .insert_header((actix_web::http::header::RETRY_AFTER, "1"))
+                .finish()
+        })
+    }
+
     fn authorized(&self, req: &HttpRequest) -> bool {
         req.cookie(INSTALL_COOKIE)
             .is_some_and(|c| token::constant_time_eq(c.value(), &self.token))
@@ -380,15 +392,22 @@ pub fn configure(installer: Installer, data_dir: PathBuf) -> impl FnOnce(&mut we
             .route("/install/database", web::post().to(database))
             .route("/install/migrate", web::post().to(run_migrations))
             .route("/install/admin", web::post().to(admin))
-            .default_service(web::to(|| async {
-                HttpResponse::SeeOther()
-                    .insert_header((actix_web::http::header::LOCATION, "/install"))
-                    .finish()
-            }));
+            .default_service(web::to(to_install));
     }
 }
 
-async fn healthz() -> HttpResponse {
+async fn to_install(inst: web::Data<Installer>, req: HttpRequest) -> HttpResponse {
+    inst.handing_over(&req).unwrap_or_else(|| {
+        HttpResponse::SeeOther()
+            .insert_header((actix_web::http::header::LOCATION, "/install"))
+            .finish()
+    })
+}
+
+async fn healthz(inst: web::Data<Installer>, req: HttpRequest) -> HttpResponse {
+    if let Some(r) = inst.handing_over(&req) {
+        return r;
+    }
     HttpResponse::Ok().json(serde_json::json!({
         "status": "not_installed",
         "message": "Postdesk is not installed yet: open the setup URL printed on the console",
@@ -512,6 +531,9 @@ async fn page(
     req: HttpRequest,
     query: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, AppError> {
+    if let Some(r) = inst.handing_over(&req) {
+        return Ok(r);
+    }
     if let Some(t) = &query.token {
         if !token::constant_time_eq(t, &inst.token) {
             return refused(&inst, &req);
@@ -593,6 +615,9 @@ async fn requirements_done(
     req: HttpRequest,
     form: web::Form<TokenForm>,
 ) -> Result<HttpResponse, AppError> {
+    if let Some(r) = inst.handing_over(&req) {
+        return Ok(r);
+    }
     if !inst.form_authorized(&req, &form.install_token) {
         return refused(&inst, &req);
     }
@@ -616,6 +641,9 @@ async fn database(
     req: HttpRequest,
     form: web::Form<DatabaseForm>,
 ) -> Result<HttpResponse, AppError> {
+    if let Some(r) = inst.handing_over(&req) {
+        return Ok(r);
+    }
     if !inst.form_authorized(&req, &form.install_token) {
         return refused(&inst, &req);
     }
@@ -668,6 +696,9 @@ async fn run_migrations(
     req: HttpRequest,
     form: web::Form<TokenForm>,
 ) -> Result<HttpResponse, AppError> {
+    if let Some(r) = inst.handing_over(&req) {
+        return Ok(r);
+    }
     if !inst.form_authorized(&req, &form.install_token) {
         return refused(&inst, &req);
     }
@@ -709,6 +740,9 @@ async fn admin(
     req: HttpRequest,
     form: web::Form<AdminForm>,
 ) -> Result<HttpResponse, AppError> {
+    if let Some(r) = inst.handing_over(&req) {
+        return Ok(r);
+    }
     if !inst.form_authorized(&req, &form.install_token) {
         return refused(&inst, &req);
     }

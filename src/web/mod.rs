@@ -114,7 +114,7 @@ pub async fn serve_installer(config: crate::Config) -> Result<(), StartError> {
         match rx.try_recv() {
             Ok(state) => break state,
             Err(std::sync::mpsc::TryRecvError::Empty) if !running.is_finished() => {
-                actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+                actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
             }
             // The installer stopped (a signal) before it finished.
             Err(_) => {
@@ -125,10 +125,14 @@ pub async fn serve_installer(config: crate::Config) -> Result<(), StartError> {
             }
         }
     };
+    // The app starts accepting on the same socket before the installer stops; meanwhile the
+    // installer answers 307 to the same address, so no request is lost in the switch.
+    let app = actix_web::rt::spawn(serve_on(listener, state));
     handle.stop(true).await;
     let _ = running.await;
     tracing::info!("installed; serving the app");
-    serve_on(listener, state).await
+    app.await
+        .map_err(|e| StartError::Installer(e.to_string()))?
 }
 
 async fn serve_on(listener: std::net::TcpListener, state: AppState) -> Result<(), StartError> {

@@ -1,7 +1,9 @@
 //! The integration suite: one binary, run by `tests/run` against real SQLite, PostgreSQL
 //! and MariaDB servers.
 
+mod app;
 mod data_layer;
+mod installer;
 mod schema_parity;
 mod server;
 mod support;
