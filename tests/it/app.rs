@@ -338,7 +338,10 @@ impl SmtpCapture {
         let mail = dir.path().join("mail");
         std::fs::create_dir(&mail).expect("mail dir");
         let port = free_port();
-        let child = Command::new("python3")
+        // Debian's python3-aiosmtpd lives in the system Python, not in a user's pyenv.
+        let python =
+            std::env::var("POSTDESK_TEST_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into());
+        let child = Command::new(python)
             .arg(&script)
             .arg(&mail)
             .arg(port.to_string())

@@ -1,6 +1,7 @@
 //! The integration suite: one binary, run by `tests/run` against real SQLite, PostgreSQL
 //! and MariaDB servers.
 
+mod accounts;
 mod app;
 mod data_layer;
 mod installer;
