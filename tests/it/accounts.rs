@@ -429,6 +429,42 @@ fn password_reset_and_invitation_by_mail() {
     assert_eq!(vera.get("/").status, 200);
     assert_eq!(vera.get(&link).status, 410);
     assert_eq!(activity_count(&app, "invite_accepted"), 1);
+
+    // The admin grants one of two mailboxes on the user page; Vera sees only that one.
+    let mut conn = app.conn();
+    let now = postdesk::db::now();
+    let new_box = |name: &'static str, email: &'static str| mailbox::NewMailbox {
+        name,
+        email,
+        created_at: now,
+        updated_at: now,
+    };
+    let granted = mailbox::create(&mut conn, &new_box("Sales", "sales@example.com")).expect("mb");
+    let other = mailbox::create(&mut conn, &new_box("Billing", "billing@example.com")).expect("mb");
+    assert!(vera.get("/").body.contains("id=\"no-mailboxes\""));
+    let vera_id: i64 = users::table
+        .filter(users::email.eq("vera@example.com"))
+        .select(users::id)
+        .first(&mut conn)
+        .expect("vera");
+    let page = format!("/users/{vera_id}");
+    let field = format!("access_{granted}");
+    let none_field = format!("access_{other}");
+    let r = admin.post_from(
+        &page,
+        &page,
+        &[("role", "agent"), (&field, "reply"), (&none_field, "none")],
+    );
+    assert_eq!(r.status, 303);
+    assert!(admin.get(&page).body.contains("value=\"reply\" selected"));
+    let home = vera.get("/").body;
+    assert!(
+        home.contains("Sales") && !home.contains("Billing"),
+        "{home}"
+    );
+    assert_eq!(vera.get(&format!("/mailboxes/{granted}")).status, 200);
+    assert_eq!(vera.get(&format!("/mailboxes/{other}")).status, 404);
+    assert_eq!(activity_count(&app, "user_changed"), 1);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod app;
+mod authz_matrix;
 mod data_layer;
 mod installer;
 mod schema_parity;
