@@ -4,6 +4,7 @@
 mod accounts;
 mod app;
 mod authz_matrix;
+mod browser;
 mod data_layer;
 mod installer;
 mod schema_parity;
