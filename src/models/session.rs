@@ -65,6 +65,8 @@ pub fn create(
     let csrf_token = token::random_token().map_err(crate::error::AppError::Internal)?;
     let expires_at = now + lifetime(remember);
     let agent: String = user_agent.chars().take(255).collect();
+    // Expired sessions are dead already; drop them while we are here.
+    diesel::delete(sessions::table.filter(sessions::expires_at.lt(now))).execute(conn)?;
     dialect::insert_returning_id(conn, |c| {
         diesel::insert_into(sessions::table)
             .values((

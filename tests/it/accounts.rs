@@ -530,3 +530,34 @@ fn profile_language_clock_and_password_change() {
         303
     );
 }
+
+#[test]
+fn session_cookie_is_secure_behind_https_and_expired_sessions_end() {
+    let app = TestApp::installed(Backend::Sqlite);
+    let config = app.data.path().join("postdesk.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    let https = text.replace("app_url = \"http://", "app_url = \"https://");
+    assert_ne!(text, https);
+    std::fs::write(&config, https).expect("write config");
+    let app = app.restart("Postdesk is running: open https://");
+    let c = app.client();
+    let r = c.login(ADMIN_EMAIL, ADMIN_PASSWORD);
+    let header = r
+        .cookies
+        .iter()
+        .find(|h| h.starts_with("pd_session="))
+        .expect("cookie");
+    assert!(
+        header.contains("Secure") && header.contains("HttpOnly"),
+        "{header}"
+    );
+
+    // A session past its end is refused even with the right cookie.
+    let token = r.cookie("pd_session").expect("token");
+    assert_eq!(c.get_with_session("/api/me", &token).status, 200);
+    diesel::update(sessions::table)
+        .set(sessions::expires_at.eq(postdesk::db::now() - chrono::Duration::minutes(1)))
+        .execute(&mut app.conn())
+        .expect("expire");
+    assert_eq!(c.get_with_session("/api/me", &token).status, 401);
+}
