@@ -551,10 +551,10 @@ async fn page(
     if !inst.authorized(&req) {
         return refused(&inst, &req);
     }
-    step_page(&inst, &req, tera::Context::new(), StatusCode::OK)
+    step_page(&inst, &req, tera::Context::new(), StatusCode::OK).await
 }
 
-fn step_page(
+async fn step_page(
     inst: &Installer,
     req: &HttpRequest,
     mut ctx: tera::Context,
@@ -588,9 +588,14 @@ fn step_page(
     );
     if step == 3 {
         let url = p.database_url.clone().unwrap_or_default();
-        let pending = db::establish(&resolved_url(&inst.base, &url))
-            .and_then(|mut c| db::pending_migrations(&mut c))
-            .unwrap_or_default();
+        let base = inst.base.clone();
+        let pending = web::block(move || {
+            db::establish(&resolved_url(&base, &url))
+                .and_then(|mut c| db::pending_migrations(&mut c))
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .unwrap_or_default();
         ctx.insert("pending", &pending);
     }
     if step == 4 {
@@ -623,7 +628,7 @@ async fn requirements_done(
     }
     let ok = requirements(&inst.base, &req, "en").iter().all(|c| c.ok);
     inst.update(|p| p.requirements_ok = ok);
-    step_page(&inst, &req, tera::Context::new(), StatusCode::OK)
+    step_page(&inst, &req, tera::Context::new(), StatusCode::OK).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -678,14 +683,14 @@ async fn database(
                     p.database_version = version.clone();
                     p.migrated = None;
                 });
-                return step_page(&inst, &req, tera::Context::new(), StatusCode::OK);
+                return step_page(&inst, &req, tera::Context::new(), StatusCode::OK).await;
             }
             ctx.insert("db_ok", &version);
-            step_page(&inst, &req, ctx, StatusCode::OK)
+            step_page(&inst, &req, ctx, StatusCode::OK).await
         }
         Err(e) => {
             ctx.insert("db_error", &e);
-            step_page(&inst, &req, ctx, StatusCode::UNPROCESSABLE_ENTITY)
+            step_page(&inst, &req, ctx, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
 }
@@ -703,7 +708,7 @@ async fn run_migrations(
         return refused(&inst, &req);
     }
     let Some(url) = inst.progress().database_url else {
-        return step_page(&inst, &req, tera::Context::new(), StatusCode::OK);
+        return step_page(&inst, &req, tera::Context::new(), StatusCode::OK).await;
     };
     let base = inst.base.clone();
     let result = web::block(move || migrate(&base, &url))
@@ -712,12 +717,12 @@ async fn run_migrations(
     match result {
         Ok(applied) => {
             inst.update(|p| p.migrated = Some(applied));
-            step_page(&inst, &req, tera::Context::new(), StatusCode::OK)
+            step_page(&inst, &req, tera::Context::new(), StatusCode::OK).await
         }
         Err(e) => {
             let mut ctx = tera::Context::new();
             ctx.insert("migrate_error", &e.to_string());
-            step_page(&inst, &req, ctx, StatusCode::INTERNAL_SERVER_ERROR)
+            step_page(&inst, &req, ctx, StatusCode::INTERNAL_SERVER_ERROR).await
         }
     }
 }
@@ -748,7 +753,7 @@ async fn admin(
     }
     let lang = lang_of(&req);
     let Some(url) = inst.progress().database_url else {
-        return step_page(&inst, &req, tera::Context::new(), StatusCode::OK);
+        return step_page(&inst, &req, tera::Context::new(), StatusCode::OK).await;
     };
     let form = form.into_inner();
     let request = InstallRequest {
@@ -771,7 +776,7 @@ async fn admin(
         ..request.clone()
     }) {
         ctx.insert("admin_error", &i18n::t(lang, key));
-        return step_page(&inst, &req, ctx, StatusCode::UNPROCESSABLE_ENTITY);
+        return step_page(&inst, &req, ctx, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let data_dir = inst.base.data_dir.clone();
     let started = web::block(move || -> Result<AppState, String> {
@@ -792,7 +797,7 @@ async fn admin(
         }
         Err(e) => {
             ctx.insert("admin_error", &e);
-            step_page(&inst, &req, ctx, StatusCode::INTERNAL_SERVER_ERROR)
+            step_page(&inst, &req, ctx, StatusCode::INTERNAL_SERVER_ERROR).await
         }
     }
 }

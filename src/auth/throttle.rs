@@ -1,6 +1,7 @@
 //! Login throttling: failed logins are rows in `login_failures`, keyed per account
 //! (`email:…`) and per client address (`ip:…`). Too many within the window locks that key
-//! until the oldest failure in the window ages out.
+//! until the oldest failure in the window ages out. Reset mails are counted the same way
+//! (`reset:…`).
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -50,7 +51,7 @@ pub fn locked_for(
     Ok(Some((seconds + 59) / 60))
 }
 
-/// Records one failed login for each key.
+/// Records one event (a failed login, a reset mail sent) for each key.
 pub fn record_failure(
     conn: &mut AnyConnection,
     keys: &[&str],

@@ -199,15 +199,6 @@ pub fn list(conn: &mut AnyConnection) -> QueryResult<Vec<User>> {
         .load(conn)
 }
 
-/// How many active administrators there are.
-pub fn active_admin_count(conn: &mut AnyConnection) -> QueryResult<i64> {
-    users::table
-        .filter(users::role.eq(UserRole::Admin.as_i16()))
-        .filter(users::status.eq(UserStatus::Active.as_i16()))
-        .count()
-        .get_result(conn)
-}
-
 /// Replaces the password hash.
 pub fn set_password(
     conn: &mut AnyConnection,

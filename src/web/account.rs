@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::login::{self, Refusal};
-use crate::auth::password;
+use crate::auth::{password, throttle};
 use crate::db::types::UserTokenKind;
 use crate::error::AppError;
 use crate::i18n;
@@ -114,6 +114,9 @@ pub async fn logout(
         .finish())
 }
 
+/// Reset mails per account within the throttle window.
+const RESET_MAILS_PER_WINDOW: i64 = 3;
+
 /// The "forgot password" form.
 #[derive(Debug, Deserialize)]
 pub struct ForgotForm {
@@ -150,6 +153,13 @@ pub async fn forgot(
         let Some(u) = user::find_by_email(conn, &form.email)?.filter(|u| u.is_active()) else {
             return Ok(true);
         };
+        // At most a few reset mails per account and quarter hour: no mail bombing.
+        let key = format!("reset:{}", u.email);
+        if throttle::locked_for(conn, &key, RESET_MAILS_PER_WINDOW, now)?.is_some() {
+            tracing::warn!(user.id = u.id, "password reset mail throttled");
+            return Ok(true);
+        }
+        throttle::record_failure(conn, &[&key], now)?;
         let secret = user_token::create(conn, u.id, UserTokenKind::PasswordReset, now)?;
         activity::record(
             conn,

@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::AppState;
 use crate::error::AppError;
+use crate::models::mailbox;
 use crate::permissions;
 use crate::web::home::views;
 use crate::web::session::CurrentUser;
@@ -43,9 +44,10 @@ pub async fn mailbox(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let found = crate::db::run(&state.pool, move |c| {
-        Ok(permissions::visible_mailboxes(c, &me.user)?
-            .into_iter()
-            .find(|m| m.id == id))
+        if !permissions::can_view_mailbox(c, &me.user, id)? {
+            return Err(AppError::NotFound);
+        }
+        Ok(mailbox::list(c)?.into_iter().find(|m| m.id == id))
     })
     .await?;
     let found = found.ok_or(AppError::NotFound)?;

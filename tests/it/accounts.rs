@@ -215,12 +215,15 @@ fn csrf_token_is_required_and_bound_to_the_session() {
         .first(&mut app.conn())
         .expect("name");
     assert_eq!(name, "Ada", "nothing changed");
-    // The right token works.
+    // The right token works, as a form field or as the X-CSRF-Token header of a script.
     let ok = c.post_from("/profile", "/profile", &form);
     assert_eq!(
         (ok.status, ok.location.as_str()),
         (303, "/profile?done=saved")
     );
+    let own = crate::app::csrf_in(&c.get("/profile").body);
+    assert_eq!(c.post_with_header("/profile", &own, &form).status, 303);
+    assert_eq!(c.post_with_header("/profile", &foreign, &form).status, 403);
 }
 
 #[test]

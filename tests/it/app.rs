@@ -264,6 +264,16 @@ impl Client {
         )
     }
 
+    /// POST a form with the CSRF token in the `X-CSRF-Token` header (as scripts do).
+    pub fn post_with_header(&self, path: &str, token: &str, form: &[(&str, &str)]) -> Resp {
+        into_resp(
+            self.agent
+                .post(&format!("{}{path}", self.base))
+                .set("X-CSRF-Token", token)
+                .send_form(form),
+        )
+    }
+
     /// POST a form with the CSRF token of the page `from`.
     pub fn post_from(&self, from: &str, path: &str, form: &[(&str, &str)]) -> Resp {
         let token = csrf_in(&self.get(from).body);

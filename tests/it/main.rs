@@ -7,6 +7,7 @@ mod authz_matrix;
 mod browser;
 mod data_layer;
 mod installer;
+mod permissions;
 mod schema_parity;
 mod server;
 mod support;
