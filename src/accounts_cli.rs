@@ -99,18 +99,7 @@ pub fn user_add(
     let now = db::now();
     let id = user::create(
         &mut conn,
-        &user::NewUser {
-            first_name: &first,
-            last_name: &last,
-            email: &email,
-            password_hash: &hash,
-            role: role.as_i16(),
-            status: UserStatus::Active.as_i16(),
-            locale: "en",
-            timezone: "UTC",
-            created_at: now,
-            updated_at: now,
-        },
+        &user::NewUser::active(&first, &last, &email, &hash, role, now),
     )
     .map_err(db::DbError::Query)?;
     activity::record(

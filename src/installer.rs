@@ -188,16 +188,16 @@ fn upsert_admin(conn: &mut AnyConnection, req: &InstallRequest) -> Result<i64, I
             None => user::create(
                 c,
                 &user::NewUser {
-                    first_name: &first,
-                    last_name: &last,
-                    email: &req.admin_email,
-                    password_hash: &hash,
-                    role: UserRole::Admin.as_i16(),
-                    status: UserStatus::Active.as_i16(),
                     locale: &req.language,
                     timezone: &req.timezone,
-                    created_at: now,
-                    updated_at: now,
+                    ..user::NewUser::active(
+                        &first,
+                        &last,
+                        &req.admin_email,
+                        &hash,
+                        UserRole::Admin,
+                        now,
+                    )
                 },
             )?,
         };

@@ -59,6 +59,31 @@ pub struct NewUser<'a> {
     pub updated_at: NaiveDateTime,
 }
 
+impl<'a> NewUser<'a> {
+    /// An active account in English on UTC; override fields with struct update syntax.
+    pub fn active(
+        first_name: &'a str,
+        last_name: &'a str,
+        email: &'a str,
+        password_hash: &'a str,
+        role: UserRole,
+        now: NaiveDateTime,
+    ) -> Self {
+        NewUser {
+            first_name,
+            last_name,
+            email,
+            password_hash,
+            role: role.as_i16(),
+            status: UserStatus::Active.as_i16(),
+            locale: "en",
+            timezone: "UTC",
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// What a user may change on their own profile.
 #[derive(Debug, Clone, AsChangeset)]
 #[diesel(table_name = users)]

@@ -100,16 +100,8 @@ pub async fn invite(
             let id = user::create(
                 c,
                 &user::NewUser {
-                    first_name: &first,
-                    last_name: &last,
-                    email: &email,
-                    password_hash: "",
-                    role: role.as_i16(),
-                    status: UserStatus::Active.as_i16(),
                     locale: &inviter_locale,
-                    timezone: "UTC",
-                    created_at: now,
-                    updated_at: now,
+                    ..user::NewUser::active(&first, &last, &email, "", role, now)
                 },
             )?;
             let secret = user_token::create(c, id, UserTokenKind::Invite, now)?;

@@ -12,18 +12,7 @@ fn new_user(conn: &mut AnyConnection, email: &str, role: UserRole) -> user::User
     let now = postdesk::db::now();
     let id = user::create(
         conn,
-        &user::NewUser {
-            first_name: "Test",
-            last_name: "User",
-            email,
-            password_hash: "",
-            role: role.as_i16(),
-            status: UserStatus::Active.as_i16(),
-            locale: "en",
-            timezone: "UTC",
-            created_at: now,
-            updated_at: now,
-        },
+        &user::NewUser::active("Test", "User", email, "", role, now),
     )
     .expect("user");
     user::find(conn, id).expect("find").expect("exists")
