@@ -57,6 +57,56 @@ pub enum Command {
         #[command(subcommand)]
         command: mail::IngestCommand,
     },
+    /// Install without the web installer (scripted deployments).
+    Install(InstallArgs),
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `postdesk install` options.
+#[derive(Debug, clap::Args)]
+pub struct InstallArgs {
+    /// Database URL; default: SQLite in the data directory.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// The first admin's email.
+    #[arg(long)]
+    pub admin_email: String,
+    /// A file holding the first admin's password (one line).
+    #[arg(long)]
+    pub admin_password_file: PathBuf,
+    /// The public address agents open, e.g. https://help.example.com.
+    #[arg(long)]
+    pub app_url: String,
+    /// The first admin's name.
+    #[arg(long, default_value = "Admin")]
+    pub admin_name: String,
+    /// Interface language of the first admin.
+    #[arg(long, default_value = "en", value_parser = ["en", "ru"])]
+    pub language: String,
+}
+
+/// `postdesk user …`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add an account with a password.
+    Add {
+        /// Login email.
+        #[arg(long)]
+        email: String,
+        /// Full name.
+        #[arg(long)]
+        name: String,
+        /// Role.
+        #[arg(long, value_parser = ["admin", "agent"])]
+        role: String,
+        /// A file holding the password (one line).
+        #[arg(long)]
+        password_file: PathBuf,
+    },
+    /// List accounts.
+    List,
 }
 
 /// Runs the command line and returns the process exit status.
@@ -80,6 +130,19 @@ pub fn main() -> ExitCode {
         }
         Command::Fetch(args) => mail::fetch(&cli.data, args).map_err(|e| e.to_string()),
         Command::Ingest { command } => mail::ingest(&cli.data, command).map_err(|e| e.to_string()),
+        Command::Install(args) => {
+            crate::accounts_cli::install(&cli.data, &args).map_err(|e| e.to_string())
+        }
+        Command::User(UserCommand::Add {
+            email,
+            name,
+            role,
+            password_file,
+        }) => crate::accounts_cli::user_add(&cli.data, &email, &name, &role, &password_file)
+            .map_err(|e| e.to_string()),
+        Command::User(UserCommand::List) => {
+            crate::accounts_cli::user_list(&cli.data).map_err(|e| e.to_string())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -102,6 +165,12 @@ fn init_tracing() {
 
 fn serve(data: &std::path::Path) -> Result<(), StartError> {
     let config = Config::load(data)?;
+    if !config.installed {
+        return actix_web::rt::System::new().block_on(crate::web::serve_installer(
+            config,
+            crate::jobs::start_background,
+        ));
+    }
     let state = AppState::start(config)?;
     crate::jobs::start_background(&state)?;
     actix_web::rt::System::new().block_on(crate::web::serve(state))

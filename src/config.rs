@@ -18,6 +18,8 @@ pub struct Config {
     pub listen: String,
     /// The public URL agents open; empty means guessed from `listen`.
     pub app_url: String,
+    /// Set by the installer once setup is complete; until then `serve` runs the installer.
+    pub installed: bool,
     /// Database settings.
     pub database: DatabaseConfig,
     /// Incoming mail settings.
@@ -82,6 +84,7 @@ impl Default for Config {
         Config {
             listen: "127.0.0.1:8080".into(),
             app_url: String::new(),
+            installed: false,
             database: DatabaseConfig::default(),
             inbound: InboundConfig::default(),
             outbox: OutboxConfig::default(),
@@ -111,6 +114,11 @@ pub const KEYS: &[(&str, &str)] = &[
         "app_url",
         "The public address agents open, used in links inside emails, e.g.\n\
          https://help.example.com. Empty: http://<listen>/.",
+    ),
+    (
+        "installed",
+        "Written as true by the installer (web or `postdesk install`) when setup is\n\
+         complete. While false, `serve` runs the web installer instead of the app.",
     ),
     (
         "database.url",

@@ -20,6 +20,20 @@ pub enum AppError {
     /// Something else failed inside the server.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A page needs a logged-in user: the answer sends the browser to the login page.
+    #[error("please log in")]
+    LoginRequired,
+    /// An API call without a valid session.
+    #[error("authentication required")]
+    Unauthorized,
+    /// Logged in, but not allowed.
+    #[error("you do not have permission to do this")]
+    Forbidden,
+    /// A state-changing request without the right CSRF token.
+    #[error(
+        "the form has expired or did not come from this site; go back, reload the page and try again"
+    )]
+    CsrfRejected,
 }
 
 impl From<diesel::result::Error> for AppError {
@@ -39,6 +53,10 @@ impl AppError {
             AppError::BadRequest(_) => "bad_request",
             AppError::Database(_) => "database_error",
             AppError::Internal(_) => "internal_error",
+            AppError::LoginRequired => "login_required",
+            AppError::Unauthorized => "unauthorized",
+            AppError::Forbidden => "forbidden",
+            AppError::CsrfRejected => "csrf_rejected",
         }
     }
 }
@@ -49,11 +67,26 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::LoginRequired => StatusCode::SEE_OTHER,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden | AppError::CsrfRejected => StatusCode::FORBIDDEN,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
+        match self {
+            AppError::LoginRequired => {
+                return HttpResponse::SeeOther()
+                    .insert_header((actix_web::http::header::LOCATION, "/login"))
+                    .finish();
+            }
+            AppError::Unauthorized => {
+                return HttpResponse::Unauthorized()
+                    .json(serde_json::json!({"error": self.code(), "message": self.to_string()}));
+            }
+            _ => {}
+        }
         // Server-side causes are logged, not shown: they can carry paths and SQL.
         let shown = if status.is_server_error() {
             tracing::error!(error.code = self.code(), error = %self, "request failed");

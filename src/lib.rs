@@ -3,7 +3,9 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod accounts_cli;
 pub mod assets;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod conversations;
@@ -11,12 +13,16 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod fault;
+pub mod i18n;
+pub mod installer;
 pub mod jobs;
 pub mod lease;
 pub mod mail;
 pub mod models;
+pub mod permissions;
 pub mod sanitize;
 pub mod storage;
+pub mod system_mail;
 pub mod web;
 
 use std::sync::Arc;
@@ -78,6 +84,12 @@ pub enum StartError {
         /// The OS error.
         cause: std::io::Error,
     },
+    /// The installer could not start or failed.
+    #[error("install failed: {0}")]
+    Installer(String),
+    /// A command-line account command failed.
+    #[error("{0}")]
+    Command(String),
     /// The web server stopped with an error.
     #[error("web server failed: {0}")]
     Server(#[from] std::io::Error),

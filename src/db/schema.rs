@@ -14,6 +14,7 @@ diesel::table! {
         phone -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        time_format -> SmallInt,
     }
 }
 
@@ -317,6 +318,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        user_id -> BigInt,
+        csrf_token -> Text,
+        remember -> Bool,
+        ip -> Text,
+        user_agent -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> BigInt,
+        scope_key -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        kind -> SmallInt,
+        token_hash -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(user_tokens -> users (user_id));
+diesel::joinable!(activity_log -> users (user_id));
 diesel::joinable!(mailbox_users -> mailboxes (mailbox_id));
 diesel::joinable!(mailbox_users -> users (user_id));
 diesel::joinable!(customer_emails -> customers (customer_id));
@@ -365,4 +404,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     inbound_messages,
     ingest_failures,
+    sessions,
+    login_failures,
+    user_tokens,
 );

@@ -109,6 +109,11 @@ int_enum! {
     AssignAfterReply { ReplierIfUnassigned = 1, Keep = 2 }
 }
 
+int_enum! {
+    /// What a one-time link in `user_tokens` is for.
+    UserTokenKind { PasswordReset = 1, Invite = 2 }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

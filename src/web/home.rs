@@ -1,20 +1,72 @@
-//! The start page.
+//! The start page: the mailboxes the user may see, and one mailbox's page.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::AppState;
-use crate::assets::describe_tera_error;
 use crate::error::AppError;
+use crate::models::mailbox;
+use crate::permissions;
+use crate::web::page::render;
+use crate::web::session::CurrentUser;
 
-/// Renders the start page.
-pub async fn home(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+/// `GET /`: the mailboxes the user may see.
+pub async fn home(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    me: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    let user = me.user.clone();
+    let boxes = crate::db::run(&state.pool, move |c| {
+        Ok(permissions::visible_mailboxes(c, &user)?)
+    })
+    .await?;
     let mut ctx = tera::Context::new();
-    ctx.insert("app_url", &state.config.public_url());
-    let html = state
-        .templates
-        .render("home.html", &ctx)
-        .map_err(|e| AppError::Internal(describe_tera_error(&e)))?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(html))
+    ctx.insert("mailboxes", &views(boxes));
+    render(&state, &req, Some(&me), "home.html", ctx)
+}
+
+/// `GET /mailboxes/{id}`: 404 when the user may not see it (no hint that it exists).
+pub async fn mailbox_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    me: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let user = me.user.clone();
+    let id = id.into_inner();
+    let (found, access) = crate::db::run(&state.pool, move |c| {
+        let Some(access) = permissions::mailbox_access(c, &user, id)? else {
+            return Err(AppError::NotFound);
+        };
+        let found = mailbox::list(c)?.into_iter().find(|m| m.id == id);
+        Ok((found.ok_or(AppError::NotFound)?, access))
+    })
+    .await?;
+    let mut ctx = tera::Context::new();
+    ctx.insert("mailbox", &views(vec![found]).pop());
+    ctx.insert("access", &access);
+    render(&state, &req, Some(&me), "mailbox.html", ctx)
+}
+
+/// A mailbox as pages and the API show it.
+#[derive(Debug, serde::Serialize)]
+pub struct MailboxView {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Address.
+    pub email: String,
+}
+
+/// Mailboxes as views.
+pub fn views(boxes: Vec<mailbox::Mailbox>) -> Vec<MailboxView> {
+    boxes
+        .into_iter()
+        .map(|m| MailboxView {
+            id: m.id,
+            name: m.name,
+            email: m.email,
+        })
+        .collect()
 }

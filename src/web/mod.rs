@@ -1,8 +1,15 @@
 //! The web server: every route is listed here; handlers live in one file per area.
 
+mod account;
+mod api;
 mod assets;
 mod health;
 mod home;
+pub mod page;
+pub mod profile;
+pub mod session;
+mod settings;
+mod users;
 
 use actix_web::middleware::{Compress, DefaultHeaders};
 use actix_web::{App, HttpServer, web};
@@ -20,7 +27,40 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(state))
             .route("/healthz", web::get().to(health::healthz))
             .route("/static/{path:.*}", web::get().to(assets::public_file))
-            .route("/", web::get().to(home::home));
+            .route("/", web::get().to(home::home))
+            // Accounts (issue 3).
+            .route("/login", web::get().to(account::login_page))
+            .route("/login", web::post().to(account::login))
+            .route("/logout", web::post().to(account::logout))
+            .route("/password/forgot", web::get().to(account::forgot_page))
+            .route("/password/forgot", web::post().to(account::forgot))
+            .route("/password/reset/{token}", web::get().to(account::link_page))
+            .route(
+                "/password/reset/{token}",
+                web::post().to(account::complete_link),
+            )
+            .route("/invite/{token}", web::get().to(account::link_page))
+            .route("/invite/{token}", web::post().to(account::complete_link))
+            .route("/mailboxes/{id}", web::get().to(home::mailbox_page))
+            .route("/profile", web::get().to(profile::page))
+            .route("/profile", web::post().to(profile::save))
+            .route(
+                "/profile/password",
+                web::post().to(profile::change_password),
+            )
+            .route("/users", web::get().to(users::list))
+            .route("/users/invite", web::post().to(users::invite))
+            .route("/users/{id}", web::get().to(users::edit))
+            .route("/users/{id}", web::post().to(users::save))
+            .route("/users/{id}/disable", web::post().to(users::disable))
+            .route("/users/{id}/enable", web::post().to(users::enable))
+            .route("/users/{id}/delete", web::post().to(users::delete))
+            .route("/settings/mail", web::get().to(settings::mail_page))
+            .route("/settings/mail", web::post().to(settings::save_mail))
+            .route("/activity", web::get().to(settings::activity_page))
+            .route("/api/me", web::get().to(api::me))
+            .route("/api/mailboxes", web::get().to(api::mailboxes))
+            .route("/api/mailboxes/{id}", web::get().to(api::mailbox));
     }
 }
 
@@ -35,6 +75,73 @@ pub fn security_headers() -> DefaultHeaders {
 
 /// Binds the listen address and serves until the process is stopped.
 pub async fn serve(state: AppState) -> Result<(), StartError> {
+    let listener = bind(&state.config.listen)?;
+    serve_on(listener, state).await
+}
+
+fn bind(addr: &str) -> Result<std::net::TcpListener, StartError> {
+    std::net::TcpListener::bind(addr).map_err(|cause| StartError::Bind {
+        addr: addr.to_string(),
+        cause,
+    })
+}
+
+/// Runs the web installer on the listen address until installing succeeds, then serves
+/// the app on the same socket: connections that arrive during the switch wait in its
+/// queue, and the process never restarts.
+/// `on_installed` runs once with the new app state before the app serves (the caller
+/// starts its background workers there).
+pub async fn serve_installer(
+    config: crate::Config,
+    on_installed: impl FnOnce(&AppState) -> Result<(), StartError>,
+) -> Result<(), StartError> {
+    let listener = bind(&config.listen)?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let data_dir = config.data_dir.clone();
+    let installer = crate::installer::Installer::new(config, tx)?;
+    let setup_url = installer.setup_url();
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(security_headers())
+            .wrap(tracing_actix())
+            .configure(crate::installer::configure(
+                installer.clone(),
+                data_dir.clone(),
+            ))
+    })
+    .workers(2)
+    .listen(listener.try_clone()?)?
+    .run();
+    let handle = server.handle();
+    let running = actix_web::rt::spawn(server);
+    println!("Postdesk is not installed yet: open {setup_url} to set it up");
+    let state = loop {
+        match rx.try_recv() {
+            Ok(state) => break state,
+            Err(std::sync::mpsc::TryRecvError::Empty) if !running.is_finished() => {
+                actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            // The installer stopped (a signal) before it finished.
+            Err(_) => {
+                return running
+                    .await
+                    .map_err(|e| StartError::Installer(e.to_string()))?
+                    .map_err(StartError::Server);
+            }
+        }
+    };
+    on_installed(&state)?;
+    // The app starts accepting on the same socket before the installer stops; meanwhile the
+    // installer answers 307 to the same address, so no request is lost in the switch.
+    let app = actix_web::rt::spawn(serve_on(listener, state));
+    handle.stop(true).await;
+    let _ = running.await;
+    tracing::info!("installed; serving the app");
+    app.await
+        .map_err(|e| StartError::Installer(e.to_string()))?
+}
+
+async fn serve_on(listener: std::net::TcpListener, state: AppState) -> Result<(), StartError> {
     let addr = state.config.listen.clone();
     let url = state.config.public_url();
     let server = HttpServer::new(move || {
@@ -44,7 +151,7 @@ pub async fn serve(state: AppState) -> Result<(), StartError> {
             .wrap(tracing_actix())
             .configure(configure(state.clone()))
     })
-    .bind(&addr)
+    .listen(listener)
     .map_err(|cause| StartError::Bind {
         addr: addr.clone(),
         cause,

@@ -878,6 +878,7 @@ fn serve_fetches_new_mail_within_seconds_through_idle() {
         .args(["--data", &env.data.path().display().to_string(), "serve"])
         .env("POSTDESK_DATABASE_URL", &env.db.url)
         .env("POSTDESK_LISTEN", &addr)
+        .env("POSTDESK_INSTALLED", "true")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -1,10 +1,16 @@
 //! The integration suite: one binary, run by `tests/run` against real SQLite, PostgreSQL
 //! and MariaDB servers.
 
+mod accounts;
+mod app;
+mod authz_matrix;
+mod browser;
 mod data_layer;
 mod golden;
 mod inbound;
+mod installer;
 mod outbound;
+mod permissions;
 mod schema_parity;
 mod server;
 mod support;

@@ -450,6 +450,7 @@ fn a_crash_between_claim_and_send_sends_exactly_once() {
         cmd.args(["--data", &env.data.path().display().to_string(), "serve"])
             .env("POSTDESK_DATABASE_URL", &env.db.url)
             .env("POSTDESK_LISTEN", &addr)
+            .env("POSTDESK_INSTALLED", "true")
             .env("POSTDESK_INBOUND_FETCH_IN_BACKGROUND", "false")
             .env("POSTDESK_OUTBOX_WORKERS", "1")
             .stdout(std::process::Stdio::null())

@@ -32,6 +32,7 @@ fn start(data: &std::path::Path, database_url: &str) -> Server {
         .args(["--data", &data.display().to_string()])
         .env("POSTDESK_LISTEN", &addr)
         .env("POSTDESK_DATABASE_URL", database_url)
+        .env("POSTDESK_INSTALLED", "true")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -98,27 +99,33 @@ fn binary_serves_healthz_on_every_backend() {
 }
 
 #[test]
-fn default_sqlite_needs_no_setup() {
+fn fresh_data_dir_starts_the_installer() {
     let data = tempfile::tempdir().expect("data dir");
     let addr = format!("127.0.0.1:{}", free_port());
     let mut child = Command::new(env!("CARGO_BIN_EXE_postdesk"))
         .args(["--data", &data.path().display().to_string(), "serve"])
         .env("POSTDESK_LISTEN", &addr)
         .env_remove("POSTDESK_DATABASE_URL")
-        .stdout(Stdio::null())
+        .env_remove("POSTDESK_INSTALLED")
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("start postdesk");
-    let server_addr = addr.clone();
-    let (status, body) = http_get(&server_addr, "/healthz");
+    let mut banner = String::new();
+    if let Some(out) = child.stdout.take() {
+        let _ = BufReader::new(out).read_line(&mut banner);
+    }
+    let (status, body) = http_get(&addr, "/healthz");
     let _ = child.kill();
     let _ = child.wait();
-    assert_eq!(status, 200, "{body}");
-    assert!(body.contains("SQLite"));
     assert!(
-        data.path().join("postdesk.db").exists(),
-        "the database lives in the data directory"
+        banner.starts_with(&format!(
+            "Postdesk is not installed yet: open http://{addr}/install?token="
+        )),
+        "{banner}"
     );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("not installed yet"), "{body}");
 }
 
 #[test]
@@ -184,11 +191,14 @@ fn check_and_migrate_report_what_they_found() {
             );
             String::from_utf8_lossy(&out.stdout).into_owned()
         };
+        let n = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+            .expect("migrations")
+            .count();
         let before = run("check");
-        assert!(before.contains(" pending ("), "{before}");
+        assert!(before.contains(&format!("{n} pending")), "{before}");
         let migrated = run("migrate");
         assert!(
-            migrated.contains("[1/") && migrated.contains("applied "),
+            migrated.contains(&format!("[{n}/{n}]")) && migrated.contains(&format!("applied {n}")),
             "{migrated}"
         );
         let after = run("check");

@@ -1,0 +1,4 @@
+DROP TABLE IF EXISTS user_tokens;
+DROP TABLE IF EXISTS login_failures;
+DROP TABLE IF EXISTS sessions;
+ALTER TABLE users DROP COLUMN IF EXISTS time_format;

@@ -1,0 +1,107 @@
+//! Rendering a page: the template plus what every page needs (the language's messages as
+//! `t`, the CSRF token, the logged-in user for the top bar).
+
+use actix_web::cookie::Cookie;
+use actix_web::{HttpRequest, HttpResponse};
+
+use crate::AppState;
+use crate::assets::describe_tera_error;
+use crate::error::AppError;
+use crate::i18n;
+use crate::web::session::{CurrentUser, page_csrf};
+
+/// The top bar's view of the logged-in user.
+#[derive(Debug, serde::Serialize)]
+struct Me {
+    id: i64,
+    name: String,
+    email: String,
+    initials: String,
+    is_admin: bool,
+}
+
+/// The language for a page: the user's own, else the browser's.
+pub fn language(req: &HttpRequest, user: Option<&CurrentUser>) -> &'static str {
+    match user {
+        Some(u) => i18n::supported(&u.user.locale),
+        None => i18n::from_accept_language(
+            req.headers()
+                .get(actix_web::http::header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default(),
+        ),
+    }
+}
+
+/// Renders `template` with `ctx` plus the common values, with `status`.
+pub fn render_status(
+    state: &AppState,
+    req: &HttpRequest,
+    user: Option<&CurrentUser>,
+    template: &str,
+    mut ctx: tera::Context,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let lang = language(req, user);
+    let (csrf, cookie): (String, Option<Cookie<'static>>) = page_csrf(req, user)?;
+    ctx.insert("lang", lang);
+    ctx.insert("t", i18n::catalog(lang));
+    ctx.insert("csrf_token", &csrf);
+    ctx.insert("languages", i18n::LANGUAGES);
+    // `?done=saved` after a redirect shows the catalog's `done_saved` notice.
+    if let Some(notice) = req
+        .query_string()
+        .split('&')
+        .find_map(|p| p.strip_prefix("done="))
+        .and_then(|key| i18n::catalog(lang).get(&format!("done_{key}")))
+    {
+        ctx.insert("notice", notice);
+    }
+    if let Some(u) = user {
+        ctx.insert(
+            "me",
+            &Me {
+                id: u.user.id,
+                name: u.user.full_name(),
+                email: u.user.email.clone(),
+                initials: u.user.initials(),
+                is_admin: u.user.is_admin(),
+            },
+        );
+    }
+    let html = state
+        .templates
+        .render(template, &ctx)
+        .map_err(|e| AppError::Internal(describe_tera_error(&e)))?;
+    let mut resp = HttpResponse::build(status);
+    resp.content_type("text/html; charset=utf-8");
+    if let Some(c) = cookie {
+        resp.cookie(c);
+    }
+    Ok(resp.body(html))
+}
+
+/// Renders `template` with `ctx` plus the common values (200).
+pub fn render(
+    state: &AppState,
+    req: &HttpRequest,
+    user: Option<&CurrentUser>,
+    template: &str,
+    ctx: tera::Context,
+) -> Result<HttpResponse, AppError> {
+    render_status(
+        state,
+        req,
+        user,
+        template,
+        ctx,
+        actix_web::http::StatusCode::OK,
+    )
+}
+
+/// A 303 to `location` (after a successful POST).
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, location))
+        .finish()
+}

@@ -1,0 +1,342 @@
+//! Walks every route of the app (pages and API) as anonymous, an agent without access, an
+//! agent with access to one mailbox, and an admin, and checks each answer. A route added
+//! to src/web/mod.rs without a row here fails the test.
+
+use std::collections::BTreeSet;
+
+use diesel::prelude::*;
+use postdesk::db::Backend;
+use postdesk::db::schema::users;
+use postdesk::db::types::MailboxAccess;
+use postdesk::models::{mailbox, mailbox_user};
+
+use crate::app::{ADMIN_EMAIL, ADMIN_PASSWORD, Client, TestApp, csrf_in, password_file, run_cli};
+
+const PASSWORD: &str = "blue-harbour-17";
+
+/// Role order in every row: anonymous, agent without access, agent with access, admin.
+type Expect = [u16; 4];
+
+struct Row {
+    method: &'static str,
+    route: &'static str,
+    path: String,
+    form: Vec<(&'static str, &'static str)>,
+    expect: Expect,
+}
+
+fn row(method: &'static str, route: &'static str, path: &str, expect: Expect) -> Row {
+    Row {
+        method,
+        route,
+        path: path.to_string(),
+        form: Vec::new(),
+        expect,
+    }
+}
+
+/// Every `(METHOD, path)` registered in src/web/mod.rs.
+fn registered_routes() -> BTreeSet<(String, String)> {
+    let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/web/mod.rs"))
+        .expect("read src/web/mod.rs");
+    let compact: String = source.chars().filter(|c| !c.is_whitespace()).collect();
+    compact
+        .split(".route(\"")
+        .skip(1)
+        .filter_map(|piece| {
+            let (path, rest) = piece.split_once('"')?;
+            let method = rest.strip_prefix(",web::")?.split("()").next()?;
+            Some((method.to_uppercase(), path.to_string()))
+        })
+        .collect()
+}
+
+fn add_user(app: &TestApp, email: &str, role: &str) -> i64 {
+    let pw = password_file(app.data.path(), PASSWORD);
+    let (ok, out, err) = run_cli(
+        app.data.path(),
+        &[
+            "user",
+            "add",
+            "--email",
+            email,
+            "--name",
+            "Test User",
+            "--role",
+            role,
+            "--password-file",
+            &pw.display().to_string(),
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    users::table
+        .filter(users::email.eq(email))
+        .select(users::id)
+        .first(&mut app.conn())
+        .expect("user id")
+}
+
+#[test]
+fn every_route_answers_each_role_as_it_should() {
+    let app = TestApp::installed(Backend::Postgres);
+    let mut conn = app.conn();
+    let now = postdesk::db::now();
+    let new_box = |name: &'static str, email: &'static str| mailbox::NewMailbox {
+        name,
+        email,
+        created_at: now,
+        updated_at: now,
+    };
+    let a = mailbox::create(&mut conn, &new_box("Alpha", "alpha@example.com")).expect("mailbox A");
+    let b = mailbox::create(&mut conn, &new_box("Beta", "beta@example.com")).expect("mailbox B");
+    add_user(&app, "none@example.com", "agent");
+    let with_id = add_user(&app, "with@example.com", "agent");
+    let target = add_user(&app, "target@example.com", "agent");
+    mailbox_user::replace_grants(&mut conn, with_id, &[(a, MailboxAccess::View)], now)
+        .expect("grant");
+
+    let anon = app.client();
+    let none = app.client();
+    let with = app.client();
+    let admin = app.client();
+    assert_eq!(none.login("none@example.com", PASSWORD).status, 303);
+    assert_eq!(with.login("with@example.com", PASSWORD).status, 303);
+    assert_eq!(admin.login(ADMIN_EMAIL, ADMIN_PASSWORD).status, 303);
+    let clients: [&Client; 4] = [&anon, &none, &with, &admin];
+
+    let mb_a = format!("/mailboxes/{a}");
+    let api_a = format!("/api/mailboxes/{a}");
+    let user_t = format!("/users/{target}");
+    let mut rows = vec![
+        row("GET", "/healthz", "/healthz", [200, 200, 200, 200]),
+        row(
+            "GET",
+            "/static/{path:.*}",
+            "/static/css/app.css",
+            [200, 200, 200, 200],
+        ),
+        row("GET", "/", "/", [303, 200, 200, 200]),
+        row("GET", "/login", "/login", [200, 303, 303, 303]),
+        row(
+            "GET",
+            "/password/forgot",
+            "/password/forgot",
+            [200, 200, 200, 200],
+        ),
+        row(
+            "GET",
+            "/password/reset/{token}",
+            "/password/reset/bogus",
+            [410, 410, 410, 410],
+        ),
+        row(
+            "GET",
+            "/invite/{token}",
+            "/invite/bogus",
+            [410, 410, 410, 410],
+        ),
+        row("GET", "/mailboxes/{id}", &mb_a, [303, 404, 200, 200]),
+        row("GET", "/profile", "/profile", [303, 200, 200, 200]),
+        row("GET", "/users", "/users", [303, 403, 403, 200]),
+        row("GET", "/users/{id}", &user_t, [303, 403, 403, 200]),
+        row(
+            "GET",
+            "/settings/mail",
+            "/settings/mail",
+            [303, 403, 403, 200],
+        ),
+        row("GET", "/activity", "/activity", [303, 403, 403, 200]),
+        row("GET", "/api/me", "/api/me", [401, 200, 200, 200]),
+        row(
+            "GET",
+            "/api/mailboxes",
+            "/api/mailboxes",
+            [401, 200, 200, 200],
+        ),
+        row("GET", "/api/mailboxes/{id}", &api_a, [401, 404, 200, 200]),
+        // POSTs with a valid CSRF token; forms that would change a real user are invalid on
+        // purpose (422) so the check is of access, not of side effects.
+        Row {
+            form: vec![("email", "x@example.com"), ("password", "wrong-wrong-1")],
+            ..row("POST", "/login", "/login", [401, 401, 401, 401])
+        },
+        Row {
+            form: vec![("email", "x@example.com")],
+            ..row(
+                "POST",
+                "/password/forgot",
+                "/password/forgot",
+                [200, 200, 200, 200],
+            )
+        },
+        Row {
+            form: vec![("password", "a"), ("password_confirm", "a")],
+            ..row(
+                "POST",
+                "/password/reset/{token}",
+                "/password/reset/bogus",
+                [410, 410, 410, 410],
+            )
+        },
+        Row {
+            form: vec![("password", "a"), ("password_confirm", "a")],
+            ..row(
+                "POST",
+                "/invite/{token}",
+                "/invite/bogus",
+                [410, 410, 410, 410],
+            )
+        },
+        Row {
+            form: vec![
+                ("first_name", ""),
+                ("last_name", ""),
+                ("email", "bad"),
+                ("timezone", "UTC"),
+                ("locale", "en"),
+                ("time_format", "24"),
+            ],
+            ..row("POST", "/profile", "/profile", [303, 422, 422, 422])
+        },
+        Row {
+            form: vec![
+                ("current_password", "wrong-wrong-1"),
+                ("new_password", "x"),
+                ("new_password_confirm", "x"),
+            ],
+            ..row(
+                "POST",
+                "/profile/password",
+                "/profile/password",
+                [303, 422, 422, 422],
+            )
+        },
+        Row {
+            form: vec![
+                ("email", "new@example.com"),
+                ("name", "New"),
+                ("role", "agent"),
+            ],
+            ..row(
+                "POST",
+                "/users/invite",
+                "/users/invite",
+                [303, 403, 403, 422],
+            )
+        },
+        Row {
+            form: vec![("role", "agent")],
+            ..row("POST", "/users/{id}", &user_t, [303, 403, 403, 303])
+        },
+        row(
+            "POST",
+            "/users/{id}/disable",
+            &format!("{user_t}/disable"),
+            [303, 403, 403, 303],
+        ),
+        row(
+            "POST",
+            "/users/{id}/enable",
+            &format!("{user_t}/enable"),
+            [303, 403, 403, 303],
+        ),
+        Row {
+            form: vec![
+                ("host", ""),
+                ("port", "587"),
+                ("security", "starttls"),
+                ("username", ""),
+                ("password", ""),
+                ("from_email", ""),
+                ("from_name", ""),
+            ],
+            ..row(
+                "POST",
+                "/settings/mail",
+                "/settings/mail",
+                [303, 403, 403, 303],
+            )
+        },
+        row(
+            "POST",
+            "/users/{id}/delete",
+            &format!("{user_t}/delete"),
+            [303, 403, 403, 303],
+        ),
+        row("POST", "/logout", "/logout", [303, 303, 303, 303]),
+    ];
+
+    // Every registered route has a row, and every row is a registered route.
+    let covered: BTreeSet<(String, String)> = rows
+        .iter()
+        .map(|r| (r.method.to_string(), r.route.to_string()))
+        .collect();
+    assert_eq!(
+        covered,
+        registered_routes(),
+        "the matrix must cover exactly the app's routes"
+    );
+
+    // First: no POST succeeds without the CSRF token, for any role.
+    for r in rows.iter().filter(|r| r.method == "POST") {
+        for (role, c) in clients.iter().enumerate() {
+            let got = c.post(&r.path, &r.form);
+            let refused =
+                got.status == 403 || (role == 0 && got.status == 303 && got.location == "/login");
+            assert!(
+                refused,
+                "POST {} without CSRF as role {role}: {} {}",
+                r.path, got.status, got.location
+            );
+        }
+    }
+    // Then the matrix itself (logout last: it ends the sessions).
+    for r in rows.iter_mut() {
+        for (role, c) in clients.iter().enumerate() {
+            let got = if r.method == "GET" {
+                c.get(&r.path)
+            } else {
+                let page = if role == 0 { "/login" } else { "/profile" };
+                let token = csrf_in(&c.get(page).body);
+                let mut form = vec![("csrf_token", token.as_str())];
+                form.extend_from_slice(&r.form);
+                c.post(&r.path, &form)
+            };
+            assert_eq!(
+                got.status, r.expect[role],
+                "{} {} as role {role} (0 anonymous, 1 agent without access, 2 agent with access, 3 admin): {}",
+                r.method, r.path, got.body
+            );
+            if got.status == 303 && r.expect[role] == 303 && role == 0 && r.path != "/logout" {
+                assert_eq!(got.location, "/login", "{} {}", r.method, r.path);
+            }
+        }
+    }
+
+    // What the lists show: each role sees exactly its mailboxes, never another's.
+    let none = app.client();
+    none.login("none@example.com", PASSWORD);
+    let with = app.client();
+    with.login("with@example.com", PASSWORD);
+    let admin = app.client();
+    admin.login(ADMIN_EMAIL, ADMIN_PASSWORD);
+    assert_eq!(none.get("/api/mailboxes").body, "[]");
+    let seen = with.get("/api/mailboxes").body;
+    assert!(
+        seen.contains("alpha@example.com") && !seen.contains("beta@example.com"),
+        "{seen}"
+    );
+    let home = with.get("/").body;
+    assert!(home.contains("Alpha") && !home.contains("Beta"), "{home}");
+    assert_eq!(with.get(&format!("/mailboxes/{b}")).status, 404);
+    assert_eq!(with.get(&format!("/api/mailboxes/{b}")).status, 404);
+    let all = admin.get("/api/mailboxes").body;
+    assert!(
+        all.contains("alpha@example.com") && all.contains("beta@example.com"),
+        "{all}"
+    );
+    assert!(
+        !with.get("/").body.contains("href=\"/users\""),
+        "agents get no admin links"
+    );
+}
