@@ -94,15 +94,30 @@ impl ResponseError for AppError {
         } else {
             self.to_string()
         };
-        HttpResponse::build(status)
+        let mut resp = HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
             .body(format!(
                 "<!doctype html><meta charset=utf-8><title>{code}</title><h1>{status}</h1><p>{msg}</p><p><code>{code}</code></p>",
                 code = self.code(),
                 status = status,
                 msg = html_escape(&shown),
-            ))
+            ));
+        // Lets the web layer re-render this page in the user's language.
+        resp.extensions_mut().insert(ErrorInfo {
+            code: self.code(),
+            message: shown,
+        });
+        resp
     }
+}
+
+/// What an error page says, kept on the response for [`crate::web`]'s error pages.
+#[derive(Debug, Clone)]
+pub struct ErrorInfo {
+    /// The stable code.
+    pub code: &'static str,
+    /// The message shown to the user.
+    pub message: String,
 }
 
 /// Escapes text for HTML element content and attribute values.

@@ -3,6 +3,7 @@
 mod account;
 mod api;
 mod assets;
+mod error_pages;
 mod health;
 mod home;
 pub mod page;
@@ -146,6 +147,10 @@ async fn serve_on(listener: std::net::TcpListener, state: AppState) -> Result<()
     let url = state.config.public_url();
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(
+                actix_web::middleware::ErrorHandlers::new()
+                    .default_handler_client(error_pages::localized),
+            )
             .wrap(security_headers())
             .wrap(Compress::default())
             .wrap(tracing_actix())

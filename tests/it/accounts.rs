@@ -191,6 +191,19 @@ fn csrf_token_is_required_and_bound_to_the_session() {
         ],
     );
     assert_eq!(r.status, 403);
+    assert!(r.body.contains("This form has expired"), "{}", r.body);
+    let mut ru = Client::new(&app.base);
+    ru.language = "ru".into();
+    let r = ru.post(
+        "/login",
+        &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)],
+    );
+    assert_eq!(r.status, 403);
+    assert!(
+        r.body.contains("Форма устарела"),
+        "error pages speak Russian too: {}",
+        r.body
+    );
     assert_eq!(c.login(ADMIN_EMAIL, ADMIN_PASSWORD).status, 303);
 
     // Another session's token is worthless here.

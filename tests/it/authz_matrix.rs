@@ -328,7 +328,17 @@ fn every_route_answers_each_role_as_it_should() {
     );
     let home = with.get("/").body;
     assert!(home.contains("Alpha") && !home.contains("Beta"), "{home}");
-    assert_eq!(with.get(&format!("/mailboxes/{b}")).status, 404);
+    let hidden = with.get(&format!("/mailboxes/{b}"));
+    assert_eq!(hidden.status, 404);
+    assert!(
+        hidden.body.contains("id=\"error-page\"") && hidden.body.contains("id=\"logout\""),
+        "a 404 in the app's look, with the user's menu: {}",
+        hidden.body
+    );
+    assert!(
+        !hidden.body.contains("Beta"),
+        "nothing about the hidden mailbox leaks"
+    );
     assert_eq!(with.get(&format!("/api/mailboxes/{b}")).status, 404);
     let all = admin.get("/api/mailboxes").body;
     assert!(

@@ -144,6 +144,23 @@ fn installer_and_login_in_a_real_browser() {
         assert_eq!(avatar, "AA");
         shot(&c, "login-2-home").await;
 
+        // On a phone-sized window nothing runs off the side of the page.
+        c.set_window_size(390, 844).await.expect("phone size");
+        c.goto(&format!("{base}/profile")).await.expect("profile");
+        wait_for(&c, "profile-form").await;
+        let overflow = c
+            .execute(
+                "return document.documentElement.scrollWidth - window.innerWidth;",
+                vec![],
+            )
+            .await
+            .expect("measure");
+        assert!(
+            overflow.as_i64().unwrap_or(1) <= 0,
+            "horizontal overflow: {overflow}"
+        );
+        shot(&c, "login-3-profile-phone").await;
+
         // The installer is gone for good.
         c.goto(&format!("{base}/install")).await.expect("open");
         let source = c.source().await.expect("source");
