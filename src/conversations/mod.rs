@@ -2,5 +2,6 @@
 //! the thread, the outbox row, the message-id index and the event in one transaction.
 
 pub mod auto_reply;
+pub mod outgoing;
 pub mod reply;
 pub mod variables;

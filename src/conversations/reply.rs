@@ -150,7 +150,7 @@ pub fn reply(
         let signature = if mb.signature.trim().is_empty() {
             String::new()
         } else {
-            format!("<div class=\"pd-signature\">{}</div>", crate::sanitize::clean_email_html(&vars.fill_html(&mb.signature)))
+            format!("<div>{}</div>", crate::sanitize::clean_email_html(&vars.fill_html(&mb.signature)))
         };
         let html = format!("{body}{signature}");
         let text = mail_parser::decoders::html::html_to_text(&html);

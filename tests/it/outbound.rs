@@ -561,3 +561,260 @@ fn auto_replies_go_to_people_once_an_hour() {
         "the auto-reply is shown in its conversation; list mail gets none"
     );
 }
+
+#[test]
+fn agents_start_conversations_forward_and_log_calls() {
+    use postdesk::conversations::outgoing::{self, NewOutgoing};
+    let env = Env::new(Backend::Sqlite);
+    let smtp = SmtpCapture::start();
+    use_smtp(&env, smtp.port);
+    let mut conn = env.conn();
+    let agent_id = agent(&mut conn);
+    let files = FileStore::new(env.data.path());
+    let c = ctx(&env, &files, 0);
+    let each = outgoing::start_conversation(
+        &mut conn,
+        &c,
+        &NewOutgoing {
+            mailbox_id: env.mailbox_id,
+            user_id: agent_id,
+            to: vec!["one@customer.test".into(), "two@customer.test".into()],
+            subject: "Welcome aboard".into(),
+            body_html: "<p>Hello!</p>".into(),
+            one_each: true,
+            ..NewOutgoing::default()
+        },
+    )
+    .expect("start");
+    assert_eq!(each.len(), 2, "one conversation each");
+    let shared = outgoing::start_conversation(
+        &mut conn,
+        &c,
+        &NewOutgoing {
+            mailbox_id: env.mailbox_id,
+            user_id: agent_id,
+            to: vec!["one@customer.test".into(), "two@customer.test".into()],
+            subject: "Both of you".into(),
+            body_html: "<p>Hi all</p>".into(),
+            ..NewOutgoing::default()
+        },
+    )
+    .expect("start shared");
+    assert_eq!(shared.len(), 1);
+    sender(&env)
+        .process_due(&mut Transports::default(), 10)
+        .expect("send");
+    let sent = smtp.messages();
+    assert_eq!(sent.len(), 3);
+    assert_eq!(
+        header(&sent[0], "Subject"),
+        "Welcome aboard",
+        "no Re: on a new conversation"
+    );
+    assert!(header(&sent[0], "In-Reply-To").is_empty());
+    assert!(
+        header(&sent[2], "To").contains("one@customer.test")
+            && header(&sent[2], "To").contains("two@customer.test")
+    );
+
+    // Forward to a colleague elsewhere; their answer threads back.
+    let fwd = outgoing::forward(
+        &mut conn,
+        &c,
+        each[0],
+        None,
+        agent_id,
+        &["colleague@partner.test".into()],
+        "<p>Can you help?</p>",
+    )
+    .expect("forward");
+    sender(&env)
+        .process_due(&mut Transports::default(), 10)
+        .expect("send");
+    let sent = smtp.messages();
+    assert_eq!(sent.len(), 4);
+    let forwarded = &sent[3];
+    assert_eq!(header(forwarded, "Subject"), "Fwd: Welcome aboard");
+    let text = parse(forwarded).expect("parses").text;
+    assert!(
+        text.contains("Can you help?")
+            && text.contains("Forwarded message")
+            && text.contains("Hello!"),
+        "{text}"
+    );
+    let fwd_id = header(forwarded, "Message-ID");
+    let answer = format!(
+        "From: colleague@partner.test\r\nTo: support@company.test\r\nSubject: Re: Fwd: Welcome aboard\r\nMessage-ID: <col1@partner.test>\r\nIn-Reply-To: {fwd_id}\r\n\r\nSure.\r\n"
+    );
+    env.account.append("INBOX", &[answer.into_bytes()]);
+    env.fetch();
+    assert_eq!(conversation_of(&mut conn, "col1@partner.test"), each[0]);
+    let _ = fwd;
+
+    // A phone call is stored and never emailed.
+    let before: i64 = outbox::table.count().get_result(&mut conn).expect("count");
+    let phone = outgoing::log_phone(
+        &mut conn,
+        env.mailbox_id,
+        agent_id,
+        "caller@customer.test",
+        "Carl Caller",
+        "Called about the invoice",
+        "<p>Wants a copy</p>",
+    )
+    .expect("phone");
+    let after: i64 = outbox::table.count().get_result(&mut conn).expect("count");
+    assert_eq!(before, after);
+    let kind: i16 = conversations::table
+        .find(phone)
+        .select(conversations::conversation_type)
+        .first(&mut conn)
+        .expect("type");
+    assert_eq!(kind, postdesk::db::types::ConversationType::Phone.as_i16());
+}
+
+/// Replaces what changes between runs (dates, our ids, MIME boundaries) with stable names.
+fn redact(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
+    let mut names: Vec<(String, String)> = Vec::new();
+    let mut out = String::new();
+    for line in text.lines() {
+        let mut line = line.to_string();
+        if line.starts_with("Date: ") {
+            line = "Date: <date>".into();
+        }
+        for marker in ["boundary=\"", "<pd."] {
+            while let Some(start) = line.find(marker) {
+                let from = start + marker.len();
+                let end = line[from..]
+                    .find(['"', '>'])
+                    .map(|e| from + e)
+                    .unwrap_or(line.len());
+                let value = line[from..end].to_string();
+                if value.starts_with("BOUNDARY") || value.starts_with("ID") {
+                    break;
+                }
+                let label = match names.iter().find(|(v, _)| *v == value) {
+                    Some((_, l)) => l.clone(),
+                    None => {
+                        let l = format!(
+                            "{}{}",
+                            if marker == "<pd." { "ID" } else { "BOUNDARY" },
+                            names.len() + 1
+                        );
+                        names.push((value.clone(), l.clone()));
+                        l
+                    }
+                };
+                line.replace_range(from..end, &label);
+            }
+        }
+        for (value, label) in &names {
+            if line.starts_with("--") {
+                line = line.replace(value.as_str(), label);
+            }
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn outgoing_mail_snapshots() {
+    use postdesk::conversations::outgoing;
+    use postdesk::mail::outbound::compose::compose;
+    let env = Env::new(Backend::Sqlite);
+    let mut conn = env.conn();
+    mailbox::update_outbound(
+        &mut conn,
+        env.mailbox_id,
+        OutboundChanges {
+            auto_reply_enabled: Some(true),
+            auto_reply_subject: Some("Received: #{conversation_number}".into()),
+            auto_reply_body: Some("<p>Thanks, {customer_name}. We answer within a day.</p>".into()),
+            signature: Some("<p>{agent_name}<br>{mailbox_name}</p>".into()),
+            ..OutboundChanges::default()
+        },
+    )
+    .expect("settings");
+    env.account.append(
+        "INBOX",
+        &[message(
+            "Anna Petrova <anna@customer.test>",
+            "Printer on fire",
+            "snap1@customer.test",
+            None,
+            "It burns.",
+        )],
+    );
+    env.fetch();
+    let conv = conversation_of(&mut conn, "snap1@customer.test");
+    let agent_id = agent(&mut conn);
+    let files = FileStore::new(env.data.path());
+    let c = ctx(&env, &files, 0);
+    reply::reply(
+        &mut conn,
+        &c,
+        &ReplyInput {
+            conversation_id: conv,
+            user_id: agent_id,
+            body_html: "<p>We are <b>on it</b>.</p>".into(),
+            ..ReplyInput::default()
+        },
+    )
+    .expect("reply");
+    outgoing::forward(
+        &mut conn,
+        &c,
+        conv,
+        None,
+        agent_id,
+        &["colleague@partner.test".into()],
+        "<p>FYI</p>",
+    )
+    .expect("forward");
+    outgoing::start_conversation(
+        &mut conn,
+        &c,
+        &outgoing::NewOutgoing {
+            mailbox_id: env.mailbox_id,
+            user_id: agent_id,
+            to: vec!["new@customer.test".into()],
+            subject: "Your invoice".into(),
+            body_html: "<p>Attached.</p>".into(),
+            files: vec![reply::NewFile {
+                file_name: "invoice.txt".into(),
+                mime_type: "text/plain".into(),
+                data: b"Total: 10 EUR".to_vec(),
+            }],
+            ..outgoing::NewOutgoing::default()
+        },
+    )
+    .expect("new conversation");
+    let rows: Vec<postdesk::models::outbox::OutboxRow> = outbox::table
+        .order(outbox::id)
+        .select(postdesk::models::outbox::OutboxRow::as_select())
+        .load(&mut conn)
+        .expect("rows");
+    let names = ["auto_reply", "reply", "forward", "new_conversation"];
+    assert_eq!(rows.len(), names.len());
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/outgoing");
+    let bless = std::env::var("POSTDESK_BLESS").is_ok();
+    let mut problems = Vec::new();
+    for (row, name) in rows.iter().zip(names) {
+        let composed = compose(&mut conn, &files, row).expect("compose");
+        let got = redact(&composed.mime);
+        let path = dir.join(format!("{name}.eml"));
+        if bless {
+            std::fs::create_dir_all(&dir).expect("dir");
+            std::fs::write(&path, &got).expect("write snapshot");
+            continue;
+        }
+        let want = std::fs::read_to_string(&path).unwrap_or_default();
+        if got != want {
+            problems.push(format!("{name}: snapshot differs from {}; run with POSTDESK_BLESS=1 after checking:\n{got}", path.display()));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
