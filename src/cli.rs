@@ -10,6 +10,7 @@ use crate::db::{self, dialect};
 use crate::{AppState, StartError};
 
 mod mail;
+mod module;
 
 /// Postdesk, a shared-inbox email helpdesk.
 #[derive(Debug, Parser)]
@@ -55,6 +56,12 @@ pub enum Command {
         #[command(subcommand)]
         command: mail::IngestCommand,
     },
+    /// List modules, switch them on or off, change their settings.
+    Module {
+        /// What to do.
+        #[command(subcommand)]
+        command: module::ModuleCommand,
+    },
 }
 
 /// Runs the command line and returns the process exit status.
@@ -78,6 +85,7 @@ pub fn main() -> ExitCode {
         }
         Command::Fetch(args) => mail::fetch(&cli.data, args).map_err(|e| e.to_string()),
         Command::Ingest { command } => mail::ingest(&cli.data, command).map_err(|e| e.to_string()),
+        Command::Module { command } => module::module(&cli.data, command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

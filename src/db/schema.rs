@@ -315,6 +315,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    module_state (id) {
+        id -> BigInt,
+        name -> Text,
+        active -> Bool,
+        disabled_reason -> Text,
+        failures -> Integer,
+        settings -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    module_storage (id) {
+        id -> BigInt,
+        module -> Text,
+        storage_key -> Text,
+        value -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    event_cursors (id) {
+        id -> BigInt,
+        consumer -> Text,
+        last_event_id -> BigInt,
+        locked_by -> Nullable<Text>,
+        locked_until -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(mailbox_users -> mailboxes (mailbox_id));
 diesel::joinable!(mailbox_users -> users (user_id));
 diesel::joinable!(customer_emails -> customers (customer_id));
@@ -363,4 +396,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     inbound_messages,
     ingest_failures,
+    module_state,
+    module_storage,
+    event_cursors,
 );

@@ -1,5 +1,6 @@
 //! Background work that runs inside `serve`: each kind in a file of its own.
 
+pub mod events;
 pub mod fetch;
 pub mod idle;
 
@@ -50,8 +51,10 @@ pub fn start_background(state: &crate::AppState) -> Result<(), crate::StartError
             files: crate::storage::FileStore::new(&state.config.data_dir),
             reopen_within_days: state.config.inbound.reopen_within_days,
             worker: worker_name(),
+            hooks: Some(state.hooks.clone()),
         };
         fetch::spawn(fetcher)?;
     }
+    events::spawn(state.hooks.clone(), state.pool.clone(), worker_name())?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 mod assets;
 mod health;
 mod home;
+mod modules;
 
 use actix_web::middleware::{Compress, DefaultHeaders};
 use actix_web::{App, HttpServer, web};
@@ -20,7 +21,11 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(state))
             .route("/healthz", web::get().to(health::healthz))
             .route("/static/{path:.*}", web::get().to(assets::public_file))
-            .route("/", web::get().to(home::home));
+            .route("/", web::get().to(home::home))
+            .route(
+                "/m/{module}/{tail:.*}",
+                web::route().to(modules::module_route),
+            );
     }
 }
 

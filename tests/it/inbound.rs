@@ -77,6 +77,7 @@ impl Env {
             files: FileStore::new(self.data.path()),
             reopen_within_days: 60,
             worker: "test-worker".into(),
+            hooks: None,
         }
     }
 
@@ -593,6 +594,7 @@ impl Direct {
             files: &files,
             own_addresses: &self.own,
             reopen_within_days: 60,
+            hooks: None,
         };
         let origin = Origin {
             mailbox: &settings,
@@ -899,7 +901,7 @@ fn serve_fetches_new_mail_within_seconds_through_idle() {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
     };
-    let first = wait_for("idle0@x.test");
+    let first = wait_for("idle0@x.test").expect("the first message is fetched at start");
     // Give the IDLE watcher a moment to connect, then deliver.
     std::thread::sleep(std::time::Duration::from_secs(2));
     let sent = std::time::Instant::now();
@@ -916,6 +918,7 @@ fn serve_fetches_new_mail_within_seconds_through_idle() {
     let arrived = wait_for("idle1@x.test");
     let _ = child.kill();
     let _ = child.wait();
+    let arrived = arrived.expect("the message delivered while running is fetched");
     assert!(
         first < std::time::Instant::now(),
         "the first fetch happened at start"

@@ -11,6 +11,7 @@ use crate::db::types::{
     ThreadType,
 };
 use crate::db::{self, AnyConnection};
+use crate::hooks::filters::{InboundVerdict, IncomingMessage};
 use crate::mail::inbound::classify::{Classification, classify};
 use crate::mail::inbound::parse::{MailAddress, ParsedMail};
 use crate::mail::inbound::quotes;
@@ -31,6 +32,8 @@ pub struct InboundContext<'a> {
     pub own_addresses: &'a [String],
     /// Closed conversations older than this start a follow-up instead of reopening.
     pub reopen_within_days: i64,
+    /// Modules asked about each message before it is threaded (none: not asked).
+    pub hooks: Option<&'a crate::hooks::Registry>,
 }
 
 /// Where the message came from.
@@ -69,6 +72,8 @@ pub enum Stored {
     Duplicate,
     /// It is a copy of mail we sent ourselves.
     OwnMessage,
+    /// A module's `message_before_threading` filter dropped it.
+    Dropped,
 }
 
 /// Why a message could not be stored.
@@ -105,6 +110,13 @@ pub fn store_message(
     if is_our_own(conn, mailbox_id, &message_id)? {
         return Ok(Stored::OwnMessage);
     }
+
+    let verdict = ask_modules(conn, ctx, origin, mail)?;
+    let mailbox_id = match verdict {
+        InboundVerdict::Drop { .. } => return Ok(Stored::Dropped),
+        InboundVerdict::Move { mailbox_id } => mailbox_id,
+        InboundVerdict::Keep | InboundVerdict::Spam { .. } => mailbox_id,
+    };
 
     let now = db::now();
     let class = classify(mail, ctx.own_addresses);
@@ -176,6 +188,11 @@ pub fn store_message(
         }
     };
 
+    if let InboundVerdict::Spam { .. } = verdict {
+        diesel::update(conversations::table.find(conversation_id))
+            .set(conversations::status.eq(ConversationStatus::Spam.as_i16()))
+            .execute(conn)?;
+    }
     let status: i16 = conversations::table
         .find(conversation_id)
         .select(conversations::status)
@@ -251,7 +268,8 @@ pub fn store_message(
     )?;
     diesel::insert_into(inbound_messages::table)
         .values((
-            inbound_messages::mailbox_id.eq(mailbox_id),
+            // The fetching mailbox, even when a module moved the message: dedupe is per fetch.
+            inbound_messages::mailbox_id.eq(origin.mailbox.id),
             inbound_messages::thread_id.eq(thread_id),
             inbound_messages::dedupe_key.eq(&mail.content_hash),
             inbound_messages::folder.eq(origin.folder),
@@ -501,4 +519,52 @@ fn record_events(conn: &mut AnyConnection, e: &EventsFor) -> QueryResult<()> {
         },
     )?;
     event::record(conn, EventKind::MailFetched, NewEvent { payload, ..base() })
+}
+
+/// The modules' `message_before_threading` verdict (keep when there are none). A move to a
+/// mailbox that does not exist is ignored.
+fn ask_modules(
+    conn: &mut AnyConnection,
+    ctx: &InboundContext<'_>,
+    origin: &Origin<'_>,
+    mail: &ParsedMail,
+) -> QueryResult<InboundVerdict> {
+    let Some(hooks) = ctx.hooks else {
+        return Ok(InboundVerdict::Keep);
+    };
+    let emails = |list: &[MailAddress]| list.iter().map(|a| a.email.clone()).collect();
+    let verdict = hooks.message_before_threading(&IncomingMessage {
+        mailbox_id: origin.mailbox.id,
+        folder: origin.folder.to_string(),
+        message_id: mail.message_id.clone(),
+        from: mail
+            .from
+            .as_ref()
+            .map(|a| a.email.clone())
+            .unwrap_or_default(),
+        from_name: mail
+            .from
+            .as_ref()
+            .map(|a| a.name.clone())
+            .unwrap_or_default(),
+        to: emails(&mail.to),
+        cc: emails(&mail.cc),
+        subject: mail.subject.clone(),
+        text: mail.text.clone(),
+        html: mail.html.clone(),
+    });
+    if let InboundVerdict::Move { mailbox_id } = verdict {
+        let exists: i64 = crate::db::schema::mailboxes::table
+            .find(mailbox_id)
+            .count()
+            .get_result(conn)?;
+        if exists == 0 {
+            tracing::warn!(
+                mailbox.id = mailbox_id,
+                "a module moved a message to a mailbox that does not exist; kept"
+            );
+            return Ok(InboundVerdict::Keep);
+        }
+    }
+    Ok(verdict)
 }

@@ -1,0 +1,201 @@
+//! The "before" hooks: synchronous filters that may change or veto a value. Each takes
+//! typed Rust values, sends them as the documented JSON payload to every active module
+//! that declares the hook (in name order, each seeing the previous one's result), and
+//! checks every answer: an answer of the wrong shape counts as a failure and is ignored.
+
+use std::collections::BTreeMap;
+
+use postdesk_module_api::{CallKind, HookReply};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::Registry;
+
+/// `message_before_threading`: an incoming message, after parsing and before it is
+/// threaded or stored.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IncomingMessage {
+    /// The mailbox that fetched it.
+    pub mailbox_id: i64,
+    /// The IMAP folder ("" when not fetched over IMAP).
+    pub folder: String,
+    /// Its Message-ID (without angle brackets), if it has one.
+    pub message_id: Option<String>,
+    /// The sender's address ("" when missing).
+    pub from: String,
+    /// The sender's display name.
+    pub from_name: String,
+    /// To addresses.
+    pub to: Vec<String>,
+    /// Cc addresses.
+    pub cc: Vec<String>,
+    /// Subject.
+    pub subject: String,
+    /// The plain-text body.
+    pub text: String,
+    /// The HTML body as received (not yet sanitized), if any.
+    pub html: Option<String>,
+}
+
+/// What the modules decided about an incoming message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum InboundVerdict {
+    /// Take it in as usual.
+    Keep,
+    /// Do not store it (the fetch checkpoint still moves past it).
+    Drop {
+        /// Why, for the log.
+        #[serde(default)]
+        reason: String,
+    },
+    /// Store it with the conversation marked as spam.
+    Spam {
+        /// Why, for the log.
+        #[serde(default)]
+        reason: String,
+    },
+    /// Store it in another mailbox.
+    Move {
+        /// The mailbox it belongs to.
+        mailbox_id: i64,
+    },
+}
+
+/// `reply_before_enqueue`: an agent's reply just before it becomes an outbox row.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OutgoingReply {
+    /// The conversation.
+    pub conversation_id: i64,
+    /// The mailbox it is sent from.
+    pub mailbox_id: i64,
+    /// The reply's thread.
+    pub thread_id: i64,
+    /// The agent who wrote it.
+    pub user_id: Option<i64>,
+    /// Recipients.
+    pub to: Vec<String>,
+    /// Cc.
+    pub cc: Vec<String>,
+    /// Subject.
+    pub subject: String,
+    /// The HTML body.
+    pub html: String,
+    /// Extra headers; modules may add `X-…` headers only.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+/// `conversation_before_status_change`: a status change about to happen.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatusChange {
+    /// The conversation.
+    pub conversation_id: i64,
+    /// Its mailbox.
+    pub mailbox_id: i64,
+    /// The status now (FreeScout numbers: active 1, pending 2, closed 3, spam 4).
+    pub from: i16,
+    /// The status asked for.
+    pub to: i16,
+    /// Who asks (none for rules and mail).
+    pub user_id: Option<i64>,
+}
+
+/// A module refused a change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("module {module} refused: {reason}")]
+pub struct Veto {
+    /// Which module.
+    pub module: String,
+    /// Its reason, for the agent.
+    pub reason: String,
+}
+
+#[derive(Deserialize)]
+struct VetoAnswer {
+    allow: bool,
+    #[serde(default)]
+    reason: String,
+}
+
+impl Registry {
+    /// Asks modules about an incoming message. The first verdict other than `keep` wins.
+    pub fn message_before_threading(&self, message: &IncomingMessage) -> InboundVerdict {
+        const HOOK: &str = "message_before_threading";
+        let payload = serde_json::to_value(message).unwrap_or_default();
+        for module in self.handlers(HOOK) {
+            match self.filter_answer::<InboundVerdict>(&module, HOOK, payload.clone()) {
+                Some(InboundVerdict::Keep) | None => {}
+                Some(verdict) => {
+                    tracing::info!(module = %module.name, mailbox.id = message.mailbox_id, ?verdict, "incoming message filtered");
+                    return verdict;
+                }
+            }
+        }
+        InboundVerdict::Keep
+    }
+
+    /// Lets modules change an outgoing reply (HTML, `X-` headers) before it is queued.
+    /// The ids and recipients stay as they were whatever a module answers.
+    pub fn reply_before_enqueue(&self, reply: OutgoingReply) -> OutgoingReply {
+        const HOOK: &str = "reply_before_enqueue";
+        let mut current = reply;
+        for module in self.handlers(HOOK) {
+            let payload = serde_json::to_value(&current).unwrap_or_default();
+            if let Some(changed) = self.filter_answer::<OutgoingReply>(&module, HOOK, payload) {
+                current.html = changed.html;
+                for (name, value) in changed.headers {
+                    let lower = name.to_ascii_lowercase();
+                    let safe = lower.starts_with("x-")
+                        && !value.contains(['\r', '\n'])
+                        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+                    if safe {
+                        current.headers.insert(name, value);
+                    } else {
+                        tracing::warn!(module = %module.name, header = %name, "module header refused (only X- headers)");
+                    }
+                }
+            }
+        }
+        current
+    }
+
+    /// Asks modules whether a status change may happen; the first refusal wins.
+    pub fn conversation_before_status_change(&self, change: &StatusChange) -> Result<(), Veto> {
+        const HOOK: &str = "conversation_before_status_change";
+        let payload = serde_json::to_value(change).unwrap_or_default();
+        for module in self.handlers(HOOK) {
+            if let Some(VetoAnswer {
+                allow: false,
+                reason,
+            }) = self.filter_answer::<VetoAnswer>(&module, HOOK, payload.clone())
+            {
+                return Err(Veto {
+                    module: module.name.clone(),
+                    reason,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls one filter and reads its answer as `T`; `None` when it changed nothing or
+    /// failed (a failure, or an answer of the wrong shape, is counted).
+    fn filter_answer<T: serde::de::DeserializeOwned>(
+        &self,
+        module: &std::sync::Arc<super::LoadedModule>,
+        hook: &str,
+        payload: Value,
+    ) -> Option<T> {
+        match self.call(module, CallKind::Filter, hook, payload) {
+            Ok(HookReply::Replace { value }) => match serde_json::from_value::<T>(value) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    self.count_failure(module, hook, &format!("answer of the wrong shape: {e}"));
+                    None
+                }
+            },
+            _ => None,
+        }
+    }
+}
