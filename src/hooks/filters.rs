@@ -187,15 +187,19 @@ impl Registry {
         hook: &str,
         payload: Value,
     ) -> Option<T> {
-        match self.call(module, CallKind::Filter, hook, payload) {
-            Ok(HookReply::Replace { value }) => match serde_json::from_value::<T>(value) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    self.count_failure(module, hook, &format!("answer of the wrong shape: {e}"));
-                    None
-                }
+        self.call_checked(
+            module,
+            CallKind::Filter,
+            hook,
+            payload,
+            |reply| match reply {
+                HookReply::Replace { value } => serde_json::from_value::<T>(value)
+                    .map(Some)
+                    .map_err(|e| format!("answer of the wrong shape: {e}")),
+                _ => Ok(None),
             },
-            _ => None,
-        }
+        )
+        .ok()
+        .flatten()
     }
 }

@@ -314,6 +314,20 @@ impl Registry {
         hook: &str,
         payload: Value,
     ) -> Result<HookReply, CallError> {
+        self.call_checked(module, kind, hook, payload, Ok)
+    }
+
+    /// [`Registry::call`], with `check` turning the reply into what the caller needs; a
+    /// reply `check` refuses counts as a failure like a panic or a timeout does, and only
+    /// a usable answer resets the count.
+    pub fn call_checked<T>(
+        &self,
+        module: &Arc<LoadedModule>,
+        kind: CallKind,
+        hook: &str,
+        payload: Value,
+        check: impl FnOnce(HookReply) -> Result<T, String>,
+    ) -> Result<T, CallError> {
         let library = match (&module.library, module.runtime().active) {
             (Some(lib), true) => Arc::clone(lib),
             _ => return Err(CallError::Inactive(module.name.clone())),
@@ -340,7 +354,7 @@ impl Registry {
             &module.name,
             timeout,
         );
-        match outcome {
+        match outcome.and_then(check) {
             Ok(reply) => {
                 if module.runtime().failures > 0 {
                     module.runtime_mut().failures = 0;
@@ -391,20 +405,21 @@ impl Registry {
     pub fn render_slot(&self, slot: &str, data: &Value) -> Vec<SlotFragment> {
         let mut out = Vec::new();
         for module in self.handlers(slot) {
-            match self.call(&module, CallKind::Slot, slot, data.clone()) {
-                Ok(HookReply::Replace {
-                    value: Value::String(html),
-                }) => out.push(SlotFragment {
+            let html =
+                self.call_checked(&module, CallKind::Slot, slot, data.clone(), |r| match r {
+                    HookReply::Replace {
+                        value: Value::String(html),
+                    } => Ok(Some(html)),
+                    HookReply::Unchanged => Ok(None),
+                    other => Err(format!(
+                        "a slot answer must be an HTML string, not {other:?}"
+                    )),
+                });
+            if let Ok(Some(html)) = html {
+                out.push(SlotFragment {
                     module: module.name.clone(),
                     html: crate::sanitize::clean_email_html(&html),
-                }),
-                Ok(HookReply::Unchanged) | Err(_) => {}
-                Ok(HookReply::Error { message }) => self.count_failure(&module, slot, &message),
-                Ok(other) => self.count_failure(
-                    &module,
-                    slot,
-                    &format!("a slot answer must be an HTML string, not {other:?}"),
-                ),
+                });
             }
         }
         out
@@ -427,26 +442,21 @@ impl Registry {
             return RouteOutcome::LoginRequired;
         }
         let payload = serde_json::to_value(&request).unwrap_or_default();
-        match self.call(module, CallKind::Route, &request.path, payload) {
-            Ok(HookReply::Replace { value }) => {
-                match serde_json::from_value::<RouteResponse>(value) {
-                    Ok(r) => RouteOutcome::Response(r),
-                    Err(e) => {
-                        self.count_failure(
-                            module,
-                            "route",
-                            &format!("unreadable route answer: {e}"),
-                        );
-                        RouteOutcome::Failed
-                    }
-                }
-            }
-            Ok(HookReply::Error { message }) => {
-                self.count_failure(module, "route", &message);
-                RouteOutcome::Failed
-            }
-            Ok(HookReply::Unchanged) => RouteOutcome::NotFound,
-            Err(CallError::Inactive(_)) => RouteOutcome::NotFound,
+        let answer = self.call_checked(
+            module,
+            CallKind::Route,
+            &request.path,
+            payload,
+            |r| match r {
+                HookReply::Replace { value } => serde_json::from_value::<RouteResponse>(value)
+                    .map(Some)
+                    .map_err(|e| format!("unreadable route answer: {e}")),
+                _ => Ok(None),
+            },
+        );
+        match answer {
+            Ok(Some(r)) => RouteOutcome::Response(r),
+            Ok(None) | Err(CallError::Inactive(_)) => RouteOutcome::NotFound,
             Err(CallError::Failed { .. }) => RouteOutcome::Failed,
         }
     }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use postdesk_module_api::{CallKind, HookReply};
+use postdesk_module_api::CallKind;
 use serde_json::{Value, json};
 
 use crate::db::schema::{event_cursors, events};
@@ -236,12 +236,8 @@ pub fn tick(registry: &Registry) -> usize {
     let mut calls = 0;
     for module in registry.handlers(TICK_HOOK) {
         calls += 1;
-        match registry.call(&module, CallKind::Action, TICK_HOOK, json!({ "now": now })) {
-            Ok(HookReply::Unchanged | HookReply::Replace { .. }) | Err(_) => {}
-            Ok(HookReply::Error { message }) => {
-                registry.count_failure(&module, TICK_HOOK, &message)
-            }
-        }
+        // A failure is counted (and logged) inside `call`.
+        let _ = registry.call(&module, CallKind::Action, TICK_HOOK, json!({ "now": now }));
     }
     calls
 }

@@ -17,17 +17,17 @@ use postdesk::storage::FileStore;
 
 use crate::support::{BACKENDS, ImapAccount, TestDb, message};
 
-struct Env {
+pub(crate) struct Env {
     db: TestDb,
-    data: tempfile::TempDir,
-    pool: DbPool,
-    account: ImapAccount,
-    mailbox_id: i64,
+    pub(crate) data: tempfile::TempDir,
+    pub(crate) pool: DbPool,
+    pub(crate) account: ImapAccount,
+    pub(crate) mailbox_id: i64,
     secrets: Secrets,
 }
 
 impl Env {
-    fn new(backend: Backend) -> Env {
+    pub(crate) fn new(backend: Backend) -> Env {
         let db = TestDb::new(backend);
         let data = tempfile::tempdir().expect("data dir");
         let pool = db::connect_pool(&db.url, 4).expect("pool");
@@ -70,7 +70,7 @@ impl Env {
         }
     }
 
-    fn fetcher(&self) -> Fetcher {
+    pub(crate) fn fetcher(&self) -> Fetcher {
         Fetcher {
             pool: self.pool.clone(),
             secrets: self.secrets.clone(),

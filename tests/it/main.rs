@@ -4,6 +4,7 @@
 mod data_layer;
 mod golden;
 mod inbound;
+mod modules;
 mod schema_parity;
 mod server;
 mod support;

@@ -16,6 +16,23 @@ pub mod host;
 pub mod manifest;
 mod module;
 
+/// Escapes text for HTML element content and attribute values (modules build their slot
+/// and page HTML with it; the host sanitizes slots again anyway).
+pub fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 pub use module::{Context, HttpResponse, Module, RouteRequest, RouteResponse};
 
 use serde::{Deserialize, Serialize};
