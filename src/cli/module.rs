@@ -7,7 +7,7 @@ use std::path::Path;
 use clap::Subcommand;
 
 use crate::config::Config;
-use crate::hooks::{HookOptions, Registry};
+use crate::hooks::{HookOptions, ModuleStatus, Registry};
 
 /// `postdesk module` subcommands.
 #[derive(Debug, Subcommand)]
@@ -46,6 +46,17 @@ pub fn module(data: &Path, command: ModuleCommand) -> Result<(), String> {
         HookOptions::default(),
     )
     .map_err(|e| e.to_string())?;
+    let loaded = |name: &str| match registry.status(name) {
+        Some(ModuleStatus {
+            load_error: Some(e),
+            ..
+        }) => Err(format!("module {name} did not load: {e}")),
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "no module {name} in {}",
+            config.data_dir.join("modules").display()
+        )),
+    };
     match command {
         ModuleCommand::List => {
             let all = registry.statuses();
@@ -60,16 +71,22 @@ pub fn module(data: &Path, command: ModuleCommand) -> Result<(), String> {
             }
             Ok(())
         }
-        ModuleCommand::Activate { name } => registry
-            .set_active(&name, true)
-            .map(|()| println!("{name}: active"))
-            .map_err(|e| e.to_string()),
-        ModuleCommand::Deactivate { name } => registry
-            .set_active(&name, false)
-            .map(|()| println!("{name}: inactive"))
-            .map_err(|e| e.to_string()),
-        ModuleCommand::Set { name, key, value } => registry
-            .set_setting(&name, &key, &serde_json::Value::String(value))
-            .map(|()| println!("{name}: {key} set")),
+        ModuleCommand::Activate { name } => loaded(&name).and_then(|()| {
+            registry
+                .set_active(&name, true)
+                .map(|()| println!("{name}: active"))
+                .map_err(|e| e.to_string())
+        }),
+        ModuleCommand::Deactivate { name } => loaded(&name).and_then(|()| {
+            registry
+                .set_active(&name, false)
+                .map(|()| println!("{name}: inactive"))
+                .map_err(|e| e.to_string())
+        }),
+        ModuleCommand::Set { name, key, value } => loaded(&name).and_then(|()| {
+            registry
+                .set_setting(&name, &key, &serde_json::Value::String(value))
+                .map(|()| println!("{name}: {key} set"))
+        }),
     }
 }

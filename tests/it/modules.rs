@@ -607,8 +607,11 @@ fn inbound_filter_marks_spam_and_drops_on_a_real_fetch() {
         .expect("count");
     assert_eq!(dropped, 0, "a dropped message is not stored");
 
-    // Keep: stored as usual, active.
+    // Keep: stored as usual, active; the module wrote its storage during the filter
+    // (inside the fetch's transaction, which must still commit on SQLite).
     verdict(InboundVerdict::Keep);
+    reg.set_setting("misbehaving", "count_in", &json!("calls"))
+        .expect("count");
     account.append(
         "INBOX",
         &[message("ann@x.test", "Kept", "keep1@x.test", None, "hi")],
@@ -620,6 +623,9 @@ fn inbound_filter_marks_spam_and_drops_on_a_real_fetch() {
         .first(&mut conn)
         .expect("conversation");
     assert_eq!(status, ConversationStatus::Active.as_i16());
+    let calls =
+        postdesk::hooks::store::storage_get(&mut conn, "misbehaving", "calls").expect("storage");
+    assert_eq!(calls.as_deref(), Some("1"));
 }
 
 #[test]

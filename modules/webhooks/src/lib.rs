@@ -76,6 +76,9 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Log entries kept per endpoint.
+const LOG_KEEP: usize = 200;
+
 fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -140,7 +143,7 @@ impl Webhooks {
         };
         let max = Self::setting_u64(ctx, "max_attempts", 6) as u32;
         let state = if error.is_empty() {
-            ctx.storage_set(&format!("done/{delivery}"), "1")?;
+            ctx.storage_set(&format!("done/{delivery}"), &now_secs().to_string())?;
             ctx.storage_delete(&format!("pending/{delivery}"))?;
             "delivered"
         } else if p.attempts >= max {
@@ -193,6 +196,25 @@ impl Webhooks {
         Ok(())
     }
 
+    /// Forgets delivered markers older than a week (the host redelivers only recent
+    /// events) and keeps the newest `LOG_KEEP` log entries per endpoint.
+    fn prune(&self, ctx: &Context) -> Result<(), String> {
+        let week_ago = now_secs().saturating_sub(7 * 24 * 3600);
+        for (key, value) in ctx.storage_list("done/")? {
+            if value.parse::<u64>().unwrap_or(0) < week_ago {
+                ctx.storage_delete(&key)?;
+            }
+        }
+        for endpoint in parse_endpoints(&ctx.setting("endpoints")) {
+            let entries = ctx.storage_list(&format!("log/{}/", endpoint.key()))?;
+            let extra = entries.len().saturating_sub(LOG_KEEP);
+            for (key, _) in entries.into_iter().take(extra) {
+                ctx.storage_delete(&key)?;
+            }
+        }
+        Ok(())
+    }
+
     fn retry_due(&self, ctx: &Context) -> Result<(), String> {
         let now = now_secs();
         for (key, value) in ctx.storage_list("pending/")? {
@@ -212,7 +234,8 @@ impl Webhooks {
 impl Module for Webhooks {
     fn action(&self, ctx: &Context, hook: &str, payload: &Value) -> Result<(), String> {
         if hook == "clock_after_tick" {
-            self.retry_due(ctx)
+            self.retry_due(ctx)?;
+            self.prune(ctx)
         } else {
             self.event(ctx, hook, payload)
         }
@@ -230,7 +253,6 @@ impl Module for Webhooks {
                 .filter_map(|(_, v)| serde_json::from_str(&v).ok())
                 .collect();
             entries.reverse();
-            entries.truncate(100);
             out.push(
                 json!({ "url": endpoint.url, "events": endpoint.events, "deliveries": entries }),
             );

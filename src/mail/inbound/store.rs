@@ -94,6 +94,10 @@ pub fn store_message(
     origin: &Origin<'_>,
     mail: &ParsedMail,
 ) -> Result<Stored, StoreError> {
+    // First, before this transaction reads anything: a module may write its storage
+    // meanwhile, and on SQLite a transaction whose snapshot predates that write could not
+    // write afterwards. (So modules are asked about duplicates too; see modules/README.md.)
+    let verdict = ask_modules(conn, ctx, origin, mail)?;
     let mailbox_id = origin.mailbox.id;
     let seen: i64 = inbound_messages::table
         .filter(inbound_messages::mailbox_id.eq(mailbox_id))
@@ -111,7 +115,6 @@ pub fn store_message(
         return Ok(Stored::OwnMessage);
     }
 
-    let verdict = ask_modules(conn, ctx, origin, mail)?;
     let mailbox_id = match verdict {
         InboundVerdict::Drop { .. } => return Ok(Stored::Dropped),
         InboundVerdict::Move { mailbox_id } => mailbox_id,
