@@ -279,6 +279,31 @@ impl Registry {
         Ok(())
     }
 
+    /// The fields of a module's settings form, from its manifest, with current values
+    /// (for the admin page, which renders one input per field by its type).
+    pub fn settings_form(&self, name: &str) -> Vec<SettingField> {
+        let Some(module) = self.module(name) else {
+            return Vec::new();
+        };
+        let current = module.runtime().settings;
+        module
+            .manifest
+            .iter()
+            .flat_map(|m| m.settings.iter())
+            .map(|(key, spec)| SettingField {
+                name: key.clone(),
+                kind: spec.kind,
+                label: if spec.label.is_empty() {
+                    key.clone()
+                } else {
+                    spec.label.clone()
+                },
+                help: spec.help.clone(),
+                value: current.get(key).cloned().unwrap_or(Value::Null),
+            })
+            .collect()
+    }
+
     fn admin_settings(&self, name: &str) -> serde_json::Map<String, Value> {
         let Ok(mut conn) = self.pool.get() else {
             return serde_json::Map::new();
@@ -484,6 +509,21 @@ pub enum RouteOutcome {
     LoginRequired,
     /// The module failed.
     Failed,
+}
+
+/// One field of a module's settings form.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SettingField {
+    /// The setting's name (the form field's name).
+    pub name: String,
+    /// Its type: which input to render.
+    pub kind: postdesk_module_api::manifest::SettingType,
+    /// The label.
+    pub label: String,
+    /// A line of help.
+    pub help: String,
+    /// The current value (the default until the admin sets one).
+    pub value: Value,
 }
 
 /// One module's part of a slot, already sanitized.

@@ -253,6 +253,17 @@ fn exercise_modules(backend: Backend) {
         assert!(reg.status(name).expect(name).active, "{backend:?} {name}");
     }
 
+    // The settings form comes from the manifest, with current values.
+    let form = reg.settings_form("satisfaction-ratings");
+    let question = form.iter().find(|f| f.name == "question").expect("field");
+    assert_eq!(question.label, "Question under each reply");
+    assert_eq!(question.value, "How did we do?");
+    assert!(
+        reg.set_setting("webhooks", "max_attempts", &json!("many"))
+            .is_err()
+    );
+    assert!(reg.set_setting("webhooks", "no_such", &json!("1")).is_err());
+
     // Webhooks: an event committed after start is POSTed once, signed.
     let endpoint = Endpoint::start();
     let line = format!(
@@ -707,4 +718,70 @@ fn server_answers_module_routes_and_module_list_tells_why() {
         line("wrong-abi").contains("failed to load: built for module ABI 2"),
         "{text}"
     );
+}
+
+#[test]
+fn refused_modules_say_why_without_running_their_code() {
+    let db = TestDb::new(Backend::Sqlite);
+    let data = tempfile::tempdir().expect("data dir");
+    let bad = "tests/fixtures/modules/misbehaving/module.toml";
+    install(data.path(), "misbehaving", "postdesk_test_misbehaving", bad);
+    let modules = data.path().join("modules");
+    let manifest = std::fs::read_to_string(modules.join("misbehaving/module.toml")).expect("read");
+    let variant = |folder: &str, text: String, with_library: bool| {
+        let dir = modules.join(folder);
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join("module.toml"), text).expect("write");
+        if with_library {
+            std::fs::copy(
+                modules.join("misbehaving/libpostdesk_test_misbehaving.so"),
+                dir.join("libpostdesk_test_misbehaving.so"),
+            )
+            .expect("copy");
+        }
+    };
+    let named =
+        |name: &str| manifest.replacen("name = \"misbehaving\"", &format!("name = \"{name}\""), 1);
+    variant("no-library", named("no-library"), false);
+    variant("elsewhere", named("misnamed"), true);
+    variant(
+        "too-new",
+        named("too-new").replacen(
+            "min_postdesk_version = \"0.1.0\"",
+            "min_postdesk_version = \"99.0.0\"",
+            1,
+        ),
+        true,
+    );
+    variant("broken", "name = [".into(), true);
+    let pool = db::connect_pool(&db.url, 2).expect("pool");
+    db::run_migrations(&mut pool.get().expect("conn")).expect("migrate");
+    let reg = Registry::load(pool, data.path(), "", options()).expect("load");
+    let error = |name: &str| {
+        reg.status(name)
+            .unwrap_or_else(|| panic!("{name} listed"))
+            .load_error
+            .unwrap_or_else(|| panic!("{name} refused"))
+    };
+    assert!(
+        error("no-library").contains("cannot load the library"),
+        "{}",
+        error("no-library")
+    );
+    assert!(
+        error("elsewhere").contains("they must match"),
+        "{}",
+        error("elsewhere")
+    );
+    assert!(
+        error("too-new").contains("needs Postdesk 99.0.0 or newer"),
+        "{}",
+        error("too-new")
+    );
+    assert!(
+        error("broken").starts_with("module.toml:"),
+        "{}",
+        error("broken")
+    );
+    assert!(reg.status("misbehaving").expect("good one").active);
 }
