@@ -79,8 +79,18 @@ pub fn ensure_cursor(conn: &mut AnyConnection, consumer: &str) -> QueryResult<()
 /// Claims `consumer`'s cursor for `worker` and returns the last delivered id, or `None`
 /// when another worker holds a live lease.
 pub fn claim(conn: &mut AnyConnection, consumer: &str, worker: &str) -> QueryResult<Option<i64>> {
+    // A holder that was a process on this machine and is gone frees its lease at once.
+    let holder: Option<String> = event_cursors::table
+        .filter(event_cursors::consumer.eq(consumer))
+        .select(event_cursors::locked_by)
+        .first(conn)
+        .optional()?
+        .flatten();
+    if let Some(dead) = holder.filter(|h| h != worker && super::holder_is_dead(h)) {
+        release(conn, consumer, &dead)?;
+    }
     let now = db::now();
-    let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+    let until = lease_end(now);
     let claimed = diesel::update(
         event_cursors::table
             .filter(event_cursors::consumer.eq(consumer))
@@ -106,7 +116,13 @@ pub fn claim(conn: &mut AnyConnection, consumer: &str, worker: &str) -> QueryRes
         .map(Some)
 }
 
+fn lease_end(now: NaiveDateTime) -> NaiveDateTime {
+    now + chrono::Duration::from_std(LEASE).unwrap_or_default()
+}
+
+/// Moves the cursor past event `id` and renews the lease, so a long batch keeps it.
 fn advance(conn: &mut AnyConnection, consumer: &str, worker: &str, id: i64) -> QueryResult<()> {
+    let now = db::now();
     diesel::update(
         event_cursors::table
             .filter(event_cursors::consumer.eq(consumer))
@@ -114,7 +130,8 @@ fn advance(conn: &mut AnyConnection, consumer: &str, worker: &str, id: i64) -> Q
     )
     .set((
         event_cursors::last_event_id.eq(id),
-        event_cursors::updated_at.eq(db::now()),
+        event_cursors::locked_until.eq(lease_end(now)),
+        event_cursors::updated_at.eq(now),
     ))
     .execute(conn)
     .map(|_| ())

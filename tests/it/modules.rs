@@ -328,6 +328,24 @@ fn exercise_modules(backend: Backend) {
         record_event(&pool, EventKind::MailFetched, json!({}));
         assert_eq!(events::deliver_round(&reg, &pool, worker).expect("held"), 0);
         events::release(&mut conn, "module:webhooks", "other-process").expect("release");
+        // A holder that was a process on this machine and is gone blocks nothing.
+        let mut gone = std::process::Command::new("true").spawn().expect("spawn");
+        let pid = gone.id();
+        gone.wait().expect("wait");
+        let this = postdesk::jobs::worker_name();
+        let host = this.rsplitn(3, '/').last().expect("host");
+        let dead = format!("{host}/{pid}/gone");
+        assert!(
+            events::claim(&mut conn, "module:webhooks", &dead)
+                .expect("claim")
+                .is_some()
+        );
+        assert!(
+            events::claim(&mut conn, "module:webhooks", worker)
+                .expect("take over")
+                .is_some()
+        );
+        events::release(&mut conn, "module:webhooks", worker).expect("release");
     }
     // A failing endpoint is retried on the tick, with the outcome in the log.
     endpoint.statuses.lock().expect("lock").push_back(500);
