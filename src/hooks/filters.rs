@@ -3,103 +3,14 @@
 //! that declares the hook (in name order, each seeing the previous one's result), and
 //! checks every answer: an answer of the wrong shape counts as a failure and is ignored.
 
-use std::collections::BTreeMap;
-
 use postdesk_module_api::{CallKind, HookReply};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use postdesk_module_api::payloads::{
+    InboundVerdict, IncomingMessage, OutgoingReply, StatusChange, StatusVerdict,
+};
+
 use super::Registry;
-
-/// `message_before_threading`: an incoming message, after parsing and before it is
-/// threaded or stored.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct IncomingMessage {
-    /// The mailbox that fetched it.
-    pub mailbox_id: i64,
-    /// The IMAP folder ("" when not fetched over IMAP).
-    pub folder: String,
-    /// Its Message-ID (without angle brackets), if it has one.
-    pub message_id: Option<String>,
-    /// The sender's address ("" when missing).
-    pub from: String,
-    /// The sender's display name.
-    pub from_name: String,
-    /// To addresses.
-    pub to: Vec<String>,
-    /// Cc addresses.
-    pub cc: Vec<String>,
-    /// Subject.
-    pub subject: String,
-    /// The plain-text body.
-    pub text: String,
-    /// The HTML body as received (not yet sanitized), if any.
-    pub html: Option<String>,
-}
-
-/// What the modules decided about an incoming message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
-pub enum InboundVerdict {
-    /// Take it in as usual.
-    Keep,
-    /// Do not store it (the fetch checkpoint still moves past it).
-    Drop {
-        /// Why, for the log.
-        #[serde(default)]
-        reason: String,
-    },
-    /// Store it with the conversation marked as spam.
-    Spam {
-        /// Why, for the log.
-        #[serde(default)]
-        reason: String,
-    },
-    /// Store it in another mailbox.
-    Move {
-        /// The mailbox it belongs to.
-        mailbox_id: i64,
-    },
-}
-
-/// `reply_before_enqueue`: an agent's reply just before it becomes an outbox row.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct OutgoingReply {
-    /// The conversation.
-    pub conversation_id: i64,
-    /// The mailbox it is sent from.
-    pub mailbox_id: i64,
-    /// The reply's thread.
-    pub thread_id: i64,
-    /// The agent who wrote it.
-    pub user_id: Option<i64>,
-    /// Recipients.
-    pub to: Vec<String>,
-    /// Cc.
-    pub cc: Vec<String>,
-    /// Subject.
-    pub subject: String,
-    /// The HTML body.
-    pub html: String,
-    /// Extra headers; modules may add `X-…` headers only.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-}
-
-/// `conversation_before_status_change`: a status change about to happen.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct StatusChange {
-    /// The conversation.
-    pub conversation_id: i64,
-    /// Its mailbox.
-    pub mailbox_id: i64,
-    /// The status now (FreeScout numbers: active 1, pending 2, closed 3, spam 4).
-    pub from: i16,
-    /// The status asked for.
-    pub to: i16,
-    /// Who asks (none for rules and mail).
-    pub user_id: Option<i64>,
-}
 
 /// A module refused a change.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -109,13 +20,6 @@ pub struct Veto {
     pub module: String,
     /// Its reason, for the agent.
     pub reason: String,
-}
-
-#[derive(Deserialize)]
-struct VetoAnswer {
-    allow: bool,
-    #[serde(default)]
-    reason: String,
 }
 
 impl Registry {
@@ -165,10 +69,10 @@ impl Registry {
         const HOOK: &str = "conversation_before_status_change";
         let payload = serde_json::to_value(change).unwrap_or_default();
         for module in self.handlers(HOOK) {
-            if let Some(VetoAnswer {
+            if let Some(StatusVerdict {
                 allow: false,
                 reason,
-            }) = self.filter_answer::<VetoAnswer>(&module, HOOK, payload.clone())
+            }) = self.filter_answer::<StatusVerdict>(&module, HOOK, payload.clone())
             {
                 return Err(Veto {
                     module: module.name.clone(),

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use postdesk_module_api::CallKind;
+use postdesk_module_api::payloads::ActionEvent;
 use serde_json::{Value, json};
 
 use crate::db::schema::{event_cursors, events};
@@ -166,17 +167,20 @@ type EventRow = (
 /// The payload of an action hook: the event's columns and its own details under `data`.
 pub fn action_payload(row: &EventRow, hook: &str) -> Value {
     let (id, kind, mailbox_id, conversation_id, thread_id, user_id, payload, created_at) = row;
-    json!({
-        "event_id": id,
-        "hook": hook,
-        "kind": kind,
-        "mailbox_id": mailbox_id,
-        "conversation_id": conversation_id,
-        "thread_id": thread_id,
-        "user_id": user_id,
-        "created_at": created_at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        "data": serde_json::from_str::<Value>(payload).unwrap_or(Value::Null),
+    serde_json::to_value(ActionEvent {
+        event_id: *id,
+        hook: hook.into(),
+        kind: kind.clone(),
+        mailbox_id: *mailbox_id,
+        conversation_id: *conversation_id,
+        thread_id: *thread_id,
+        user_id: *user_id,
+        created_at: created_at
+            .and_utc()
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        data: serde_json::from_str::<Value>(payload).unwrap_or(Value::Null),
     })
+    .unwrap_or_default()
 }
 
 /// Delivers pending events to every active module with action hooks, one round. Returns

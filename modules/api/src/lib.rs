@@ -15,6 +15,7 @@ pub mod abi;
 pub mod host;
 pub mod manifest;
 mod module;
+pub mod payloads;
 
 /// Escapes text for HTML element content and attribute values (modules build their slot
 /// and page HTML with it; the host sanitizes slots again anyway).

@@ -13,6 +13,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hmac::{Hmac, Mac};
+use postdesk_module_api::payloads::OutgoingReply;
 use postdesk_module_api::{
     Context, Module, RouteRequest, RouteResponse, export_module, html_escape,
 };
@@ -231,18 +232,16 @@ impl Module for Ratings {
         if hook != "reply_before_enqueue" {
             return Ok(None);
         }
-        let html = value
-            .get("html")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if html.contains("class=\"satisfaction-ratings\"") {
+        let mut reply: OutgoingReply =
+            serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
+        if reply.html.contains("class=\"satisfaction-ratings\"") {
             return Ok(None);
         }
-        let id = |name: &str| value.get(name).and_then(Value::as_i64).unwrap_or(0);
-        let links = self.links(ctx, id("conversation_id"), id("thread_id"))?;
-        let mut changed = value.clone();
-        changed["html"] = Value::String(format!("{html}\n{links}"));
-        Ok(Some(changed))
+        let links = self.links(ctx, reply.conversation_id, reply.thread_id)?;
+        reply.html = format!("{}\n{links}", reply.html);
+        serde_json::to_value(reply)
+            .map(Some)
+            .map_err(|e| e.to_string())
     }
 
     fn slot(&self, ctx: &Context, slot: &str, data: &Value) -> Result<Option<String>, String> {
