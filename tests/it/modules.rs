@@ -444,7 +444,18 @@ fn exercise_modules(backend: Backend) {
         reg.route("satisfaction-ratings", get("report", ""), false),
         RouteOutcome::LoginRequired
     );
-    let RouteOutcome::Response(report) = reg.route("satisfaction-ratings", get("report", ""), true)
+    let RouteOutcome::Response(page) = reg.route("satisfaction-ratings", get("report", ""), true)
+    else {
+        panic!("report");
+    };
+    assert!(
+        page.body.contains("<td>Great</td><td>1</td><td>100%</td>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Fast &lt;script&gt;"), "{}", page.body);
+    let json_report = get("report", "format=json");
+    let RouteOutcome::Response(report) = reg.route("satisfaction-ratings", json_report, true)
     else {
         panic!("report");
     };

@@ -193,7 +193,9 @@ impl Ratings {
         Ok(page(200, &thanks, &form))
     }
 
-    fn report(&self, ctx: &Context) -> Result<RouteResponse, String> {
+    /// Counts per answer and the 50 latest ratings: an HTML page, or JSON with
+    /// `?format=json`.
+    fn report(&self, ctx: &Context, request: &RouteRequest) -> Result<RouteResponse, String> {
         let mut counts: BTreeMap<&str, u64> = RATINGS.iter().map(|r| (*r, 0)).collect();
         let mut recent = Vec::new();
         for (key, value) in ctx.storage_list("rating/")? {
@@ -209,9 +211,44 @@ impl Ratings {
         recent.sort_by_key(|v| std::cmp::Reverse(v["at"].as_u64().unwrap_or(0)));
         recent.truncate(50);
         let total: u64 = counts.values().sum();
-        Ok(RouteResponse::json(
+        if request.query.get("format").is_some_and(|f| f == "json") {
+            return Ok(RouteResponse::json(
+                200,
+                &json!({"total": total, "counts": counts, "recent": recent}),
+            ));
+        }
+        let share = |n: u64| (n * 100).checked_div(total).unwrap_or(0);
+        let rows: String = RATINGS
+            .iter()
+            .map(|r| {
+                let n = counts.get(r).copied().unwrap_or(0);
+                format!(
+                    "<tr><td>{}</td><td>{n}</td><td>{}%</td></tr>",
+                    html_escape(&Self::label(ctx, r)),
+                    share(n)
+                )
+            })
+            .collect();
+        let latest: String = recent
+            .iter()
+            .map(|v| {
+                format!(
+                    "<tr><td>#{}</td><td>{}</td><td>{}</td></tr>",
+                    v["conversation_id"],
+                    html_escape(&Self::label(ctx, v["rating"].as_str().unwrap_or_default())),
+                    html_escape(v["comment"].as_str().unwrap_or_default())
+                )
+            })
+            .collect();
+        Ok(RouteResponse::html(
             200,
-            &json!({"total": total, "counts": counts, "recent": recent}),
+            format!(
+                "<!doctype html><html><head><meta charset=\"utf-8\"><title>Satisfaction ratings</title></head><body>\
+                 <h1>Satisfaction ratings</h1><p>{total} ratings</p>\
+                 <table><tr><th>Answer</th><th>Count</th><th>Share</th></tr>{rows}</table>\
+                 <h2>Latest</h2><table><tr><th>Conversation</th><th>Answer</th><th>Comment</th></tr>{latest}</table>\
+                 </body></html>"
+            ),
         ))
     }
 }
@@ -271,7 +308,7 @@ impl Module for Ratings {
     fn route(&self, ctx: &Context, request: &RouteRequest) -> Result<RouteResponse, String> {
         match request.path.as_str() {
             "rate" => self.rate(ctx, request),
-            "report" => self.report(ctx),
+            "report" => self.report(ctx, request),
             _ => Ok(RouteResponse::text(404, "not found")),
         }
     }
