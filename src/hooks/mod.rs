@@ -644,6 +644,32 @@ mod tests {
     }
 
     #[test]
+    fn admin_settings_overlay_defaults_and_unknown_keys_are_dropped() {
+        let manifest = Manifest::parse(
+            "name = \"x\"\nversion = \"1.0.0\"\nabi_version = 1\nmin_postdesk_version = \"0.1.0\"\n\
+             [settings.a]\ntype = \"string\"\ndefault = \"one\"\n\
+             [settings.b]\ntype = \"integer\"\ndefault = 2\n",
+        )
+        .expect("manifest");
+        let state = store::ModuleState {
+            id: 1,
+            name: "x".into(),
+            active: false,
+            disabled_reason: "why".into(),
+            failures: 3,
+            settings: r#"{"b": 5, "gone": true}"#.into(),
+            updated_at: chrono::NaiveDateTime::default(),
+        };
+        let rt = runtime_from(&state, &manifest);
+        assert_eq!(
+            Value::Object(rt.settings),
+            serde_json::json!({"a": "one", "b": 5})
+        );
+        assert!(!rt.active);
+        assert_eq!((rt.disabled_reason.as_str(), rt.failures), ("why", 3));
+    }
+
+    #[test]
     fn status_lines_say_why() {
         let mut s = ModuleStatus {
             name: "webhooks".into(),

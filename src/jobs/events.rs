@@ -286,3 +286,25 @@ pub fn spawn(registry: Arc<Registry>, pool: DbPool, worker: String) -> std::io::
         })
         .map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::event::EventKind;
+
+    #[test]
+    fn every_event_kind_written_today_reaches_a_hook() {
+        for kind in [
+            EventKind::ConversationCreated,
+            EventKind::CustomerReplied,
+            EventKind::CustomerCreated,
+            EventKind::MailFetched,
+            EventKind::SendFailed,
+            EventKind::StatusChanged,
+        ] {
+            let hook = hook_for_event(kind.as_str()).unwrap_or_else(|| panic!("{kind:?}"));
+            assert!(hooks::is_action(hook), "{hook}");
+        }
+        assert_eq!(hook_for_event("something_else"), None);
+    }
+}
