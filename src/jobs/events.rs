@@ -249,18 +249,27 @@ fn deliver_to(
     Ok(calls)
 }
 
-/// Calls `clock_after_tick` on every active module that declares it.
-pub fn tick(registry: &Registry) -> usize {
+/// Calls `clock_after_tick` on every active module that declares it. Each module's tick
+/// is leased like its events (consumer `tick:<module>`), so two processes never run the
+/// same module's periodic work at once. Returns how many modules were ticked.
+pub fn tick(registry: &Registry, pool: &DbPool, worker: &str) -> Result<usize, DbError> {
+    let mut conn = pool.get()?;
     let now = db::now()
         .and_utc()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut calls = 0;
     for module in registry.handlers(TICK_HOOK) {
+        let consumer = format!("tick:{}", module.name);
+        ensure_cursor(&mut conn, &consumer)?;
+        if claim(&mut conn, &consumer, worker)?.is_none() {
+            continue;
+        }
         calls += 1;
         // A failure is counted (and logged) inside `call`.
         let _ = registry.call(&module, CallKind::Action, TICK_HOOK, json!({ "now": now }));
+        release(&mut conn, &consumer, worker)?;
     }
-    calls
+    Ok(calls)
 }
 
 /// Starts the delivery loop on a thread of its own: every second it delivers new events;
@@ -279,7 +288,9 @@ pub fn spawn(registry: Arc<Registry>, pool: DbPool, worker: String) -> std::io::
                     if let Err(e) = registry.refresh() {
                         tracing::error!(error = %e, "cannot re-read module states");
                     }
-                    tick(&registry);
+                    if let Err(e) = tick(&registry, &pool, &worker) {
+                        tracing::error!(error = %e, "module tick failed");
+                    }
                 }
                 std::thread::sleep(Duration::from_secs(1));
             }

@@ -354,7 +354,19 @@ fn exercise_modules(backend: Backend) {
         1
     );
     assert_eq!(endpoint.requests().len(), 2);
-    assert_eq!(events::tick(&reg), 1);
+    {
+        // While another process runs the module's tick, this one does not.
+        let mut conn = pool.get().expect("conn");
+        assert_eq!(events::tick(&reg, &pool, worker).expect("tick"), 1);
+        assert_eq!(endpoint.requests().len(), 3, "the due retry ran once");
+        assert!(
+            events::claim(&mut conn, "tick:webhooks", "other-process")
+                .expect("claim")
+                .is_some()
+        );
+        assert_eq!(events::tick(&reg, &pool, worker).expect("held"), 0);
+        events::release(&mut conn, "tick:webhooks", "other-process").expect("release");
+    }
     let got = endpoint.requests();
     assert_eq!(got.len(), 3, "{backend:?}: retried once");
     assert_eq!(got[1].1, got[2].1, "the retry sends the same body");
