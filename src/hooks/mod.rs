@@ -399,7 +399,7 @@ impl Registry {
 
     /// Counts a failure (a module's answer the host could not use counts too) and
     /// disables the module when there were too many in a row.
-    pub fn count_failure(&self, module: &LoadedModule, hook: &str, message: &str) {
+    fn count_failure(&self, module: &LoadedModule, hook: &str, message: &str) {
         tracing::warn!(module = %module.name, hook, error = message, "module call failed");
         let (failures, disabled) = {
             let mut rt = module.runtime_mut();
