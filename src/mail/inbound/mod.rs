@@ -3,6 +3,7 @@
 
 pub mod classify;
 pub mod fetch;
+pub mod module_filter;
 pub mod parse;
 pub mod quotes;
 pub mod store;

@@ -11,8 +11,9 @@ use crate::db::types::{
     ThreadType,
 };
 use crate::db::{self, AnyConnection};
-use crate::hooks::filters::{InboundVerdict, IncomingMessage};
+use crate::hooks::filters::InboundVerdict;
 use crate::mail::inbound::classify::{Classification, classify};
+use crate::mail::inbound::module_filter;
 use crate::mail::inbound::parse::{MailAddress, ParsedMail};
 use crate::mail::inbound::quotes;
 use crate::mail::inbound::threading::{self, Decision, ThreadingRules};
@@ -97,7 +98,7 @@ pub fn store_message(
     // First, before this transaction reads anything: a module may write its storage
     // meanwhile, and on SQLite a transaction whose snapshot predates that write could not
     // write afterwards. (So modules are asked about duplicates too; see modules/README.md.)
-    let verdict = ask_modules(conn, ctx, origin, mail)?;
+    let verdict = module_filter::ask_modules(conn, ctx, origin, mail)?;
     let mailbox_id = origin.mailbox.id;
     let seen: i64 = inbound_messages::table
         .filter(inbound_messages::mailbox_id.eq(mailbox_id))
@@ -522,52 +523,4 @@ fn record_events(conn: &mut AnyConnection, e: &EventsFor) -> QueryResult<()> {
         },
     )?;
     event::record(conn, EventKind::MailFetched, NewEvent { payload, ..base() })
-}
-
-/// The modules' `message_before_threading` verdict (keep when there are none). A move to a
-/// mailbox that does not exist is ignored.
-fn ask_modules(
-    conn: &mut AnyConnection,
-    ctx: &InboundContext<'_>,
-    origin: &Origin<'_>,
-    mail: &ParsedMail,
-) -> QueryResult<InboundVerdict> {
-    let Some(hooks) = ctx.hooks else {
-        return Ok(InboundVerdict::Keep);
-    };
-    let emails = |list: &[MailAddress]| list.iter().map(|a| a.email.clone()).collect();
-    let verdict = hooks.message_before_threading(&IncomingMessage {
-        mailbox_id: origin.mailbox.id,
-        folder: origin.folder.to_string(),
-        message_id: mail.message_id.clone(),
-        from: mail
-            .from
-            .as_ref()
-            .map(|a| a.email.clone())
-            .unwrap_or_default(),
-        from_name: mail
-            .from
-            .as_ref()
-            .map(|a| a.name.clone())
-            .unwrap_or_default(),
-        to: emails(&mail.to),
-        cc: emails(&mail.cc),
-        subject: mail.subject.clone(),
-        text: mail.text.clone(),
-        html: mail.html.clone(),
-    });
-    if let InboundVerdict::Move { mailbox_id } = verdict {
-        let exists: i64 = crate::db::schema::mailboxes::table
-            .find(mailbox_id)
-            .count()
-            .get_result(conn)?;
-        if exists == 0 {
-            tracing::warn!(
-                mailbox.id = mailbox_id,
-                "a module moved a message to a mailbox that does not exist; kept"
-            );
-            return Ok(InboundVerdict::Keep);
-        }
-    }
-    Ok(verdict)
 }
