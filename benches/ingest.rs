@@ -87,6 +87,7 @@ fn store_sqlite(c: &mut Criterion) {
         files: &files,
         own_addresses: &own,
         reopen_within_days: 60,
+        hooks: None,
     };
     let origin = Origin {
         mailbox: &settings,

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use postdesk::conversations::reply::{self, ReplyInput, SendContext};
 use postdesk::crypto::Secrets;
-use postdesk::db::types::{ConversationState, ConversationStatus, ConversationType, MailSecurity, OutMethod};
+use postdesk::db::types::{
+    ConversationState, ConversationStatus, ConversationType, MailSecurity, OutMethod,
+};
 use postdesk::db::{self, DbError};
 use postdesk::jobs::outbox::Sender;
 use postdesk::mail::outbound::transport::Transports;
@@ -18,9 +20,15 @@ use postdesk::storage::FileStore;
 const WORKERS: usize = 4;
 
 fn main() -> Result<(), DbError> {
-    let n: usize = std::env::args().filter_map(|a| a.parse().ok()).next().unwrap_or(2000);
+    let n: usize = std::env::args()
+        .filter_map(|a| a.parse().ok())
+        .next()
+        .unwrap_or(2000);
     let dir = tempfile::tempdir().map_err(|e| DbError::Migration(e.to_string()))?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(2525);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(2525);
     let capture = dir.path().join("capture");
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_capture.py");
     let mut server = std::process::Command::new("/usr/bin/python3")
@@ -28,7 +36,11 @@ fn main() -> Result<(), DbError> {
         .arg(&capture)
         .arg(port.to_string())
         .spawn()
-        .map_err(|e| DbError::Migration(format!("cannot start the capture server (apt-get install python3-aiosmtpd): {e}")))?;
+        .map_err(|e| {
+            DbError::Migration(format!(
+                "cannot start the capture server (apt-get install python3-aiosmtpd): {e}"
+            ))
+        })?;
     while !capture.join("ready").exists() {
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -37,7 +49,15 @@ fn main() -> Result<(), DbError> {
     let mut conn = pool.get().map_err(DbError::Pool)?;
     db::run_migrations(&mut conn)?;
     let now = db::now();
-    let mb = mailbox::create(&mut conn, &mailbox::NewMailbox { name: "Bench", email: "support@company.test", created_at: now, updated_at: now })?;
+    let mb = mailbox::create(
+        &mut conn,
+        &mailbox::NewMailbox {
+            name: "Bench",
+            email: "support@company.test",
+            created_at: now,
+            updated_at: now,
+        },
+    )?;
     mailbox::update_outbound(
         &mut conn,
         mb,
@@ -66,7 +86,11 @@ fn main() -> Result<(), DbError> {
     )?;
     let secrets = Secrets::from_bytes([5; 32]);
     let files = FileStore::new(dir.path());
-    let ctx = SendContext { secrets: &secrets, files: &files, undo_seconds: 0 };
+    let ctx = SendContext {
+        secrets: &secrets,
+        files: &files,
+        undo_seconds: 0,
+    };
     for i in 0..n {
         let (conv, _) = conversation::create(
             &mut conn,
@@ -85,7 +109,12 @@ fn main() -> Result<(), DbError> {
         reply::reply(
             &mut conn,
             &ctx,
-            &ReplyInput { conversation_id: conv, user_id: agent, body_html: "<p>It ships today. Tracking: 123</p>".into(), ..ReplyInput::default() },
+            &ReplyInput {
+                conversation_id: conv,
+                user_id: agent,
+                body_html: "<p>It ships today. Tracking: 123</p>".into(),
+                ..ReplyInput::default()
+            },
         )
         .map_err(|e| DbError::Migration(e.to_string()))?;
     }
@@ -93,7 +122,12 @@ fn main() -> Result<(), DbError> {
     let started = Instant::now();
     let handles: Vec<_> = (0..WORKERS)
         .map(|w| {
-            let sender = Sender { pool: pool.clone(), secrets: secrets.clone(), files: files.clone(), worker: format!("bench/{}/{w}", std::process::id()) };
+            let sender = Sender {
+                pool: pool.clone(),
+                secrets: secrets.clone(),
+                files: files.clone(),
+                worker: format!("bench/{}/{w}", std::process::id()),
+            };
             std::thread::spawn(move || {
                 let mut transports = Transports::default();
                 while sender.process_due(&mut transports, 20).unwrap_or(0) > 0 {}
@@ -104,7 +138,15 @@ fn main() -> Result<(), DbError> {
         let _ = h.join();
     }
     let took = started.elapsed();
-    let sent = std::fs::read_dir(&capture).map(|d| d.filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "eml"))).count()).unwrap_or(0);
+    let sent = std::fs::read_dir(&capture)
+        .map(|d| {
+            d.filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            })
+            .count()
+        })
+        .unwrap_or(0);
     let _ = server.kill();
     println!(
         "outbox: {sent}/{n} messages sent by {WORKERS} workers in {:.2}s = {:.0} messages/s",

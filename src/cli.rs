@@ -10,6 +10,7 @@ use crate::db::{self, dialect};
 use crate::{AppState, StartError};
 
 mod mail;
+mod module;
 
 /// Postdesk, a shared-inbox email helpdesk.
 #[derive(Debug, Parser)]
@@ -56,6 +57,12 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         command: mail::IngestCommand,
+    },
+    /// List modules, switch them on or off, change their settings.
+    Module {
+        /// What to do.
+        #[command(subcommand)]
+        command: module::ModuleCommand,
     },
     /// Install without the web installer (scripted deployments).
     Install(InstallArgs),
@@ -142,6 +149,9 @@ pub fn main() -> ExitCode {
             .map_err(|e| e.to_string()),
         Command::User(UserCommand::List) => {
             crate::accounts_cli::user_list(&cli.data).map_err(|e| e.to_string())
+        }
+        Command::Module { command } => {
+            module::module(&cli.data, command).map_err(|e| e.to_string())
         }
     };
     match result {

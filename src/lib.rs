@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod fault;
+pub mod hooks;
 pub mod i18n;
 pub mod installer;
 pub mod jobs;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub pool: db::DbPool,
     /// Page templates (embedded, overridable from `<data>/templates`).
     pub templates: Arc<tera::Tera>,
+    /// The modules found in `<data>/modules` and their hooks.
+    pub hooks: Arc<hooks::Registry>,
 }
 
 impl AppState {
@@ -45,10 +48,17 @@ impl AppState {
     pub fn start(config: Config) -> Result<AppState, StartError> {
         let pool = open_database(&config)?;
         let templates = assets::load_templates(&config.data_dir.join("templates"))?;
+        let hooks = hooks::Registry::load(
+            pool.clone(),
+            &config.data_dir,
+            &config.public_url(),
+            hooks::HookOptions::default(),
+        )?;
         Ok(AppState {
             config: Arc::new(config),
             pool,
             templates: Arc::new(templates),
+            hooks: Arc::new(hooks),
         })
     }
 }

@@ -377,6 +377,15 @@ pub fn fetch(data: &Path, args: FetchArgs) -> Result<(), CliError> {
         secrets,
         reopen_within_days: config.inbound.reopen_within_days,
         worker: crate::lease::worker_name(),
+        hooks: Some(std::sync::Arc::new(
+            crate::hooks::Registry::load(
+                pool.clone(),
+                &config.data_dir,
+                &config.public_url(),
+                crate::hooks::HookOptions::default(),
+            )
+            .map_err(|e| CliError(e.to_string()))?,
+        )),
     };
     loop {
         let problems = fetch_pass(&fetcher, &pool, args.mailbox)?;

@@ -353,6 +353,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    module_state (id) {
+        id -> BigInt,
+        name -> Text,
+        active -> Bool,
+        disabled_reason -> Text,
+        failures -> Integer,
+        settings -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    module_storage (id) {
+        id -> BigInt,
+        module -> Text,
+        storage_key -> Text,
+        value -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    event_cursors (id) {
+        id -> BigInt,
+        consumer -> Text,
+        last_event_id -> BigInt,
+        locked_by -> Nullable<Text>,
+        locked_until -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(user_tokens -> users (user_id));
 diesel::joinable!(activity_log -> users (user_id));
@@ -407,4 +440,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     login_failures,
     user_tokens,
+    module_state,
+    module_storage,
+    event_cursors,
 );

@@ -1,5 +1,6 @@
 //! Background work that runs inside `serve`: each kind in a file of its own.
 
+pub mod events;
 pub mod fetch;
 pub mod idle;
 pub mod outbox;
@@ -17,6 +18,7 @@ pub fn start_background(state: &crate::AppState) -> Result<(), crate::StartError
             files: files.clone(),
             reopen_within_days: config.inbound.reopen_within_days,
             worker: crate::lease::worker_name(),
+            hooks: Some(state.hooks.clone()),
         })?;
     }
     if config.outbox.workers > 0 {
@@ -28,5 +30,10 @@ pub fn start_background(state: &crate::AppState) -> Result<(), crate::StartError
         };
         outbox::spawn(sender, config.outbox.workers)?;
     }
+    events::spawn(
+        state.hooks.clone(),
+        state.pool.clone(),
+        crate::lease::worker_name(),
+    )?;
     Ok(())
 }

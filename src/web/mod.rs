@@ -6,6 +6,7 @@ mod assets;
 mod error_pages;
 mod health;
 mod home;
+mod modules;
 pub mod page;
 pub mod profile;
 pub mod session;
@@ -61,7 +62,12 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .route("/activity", web::get().to(settings::activity_page))
             .route("/api/me", web::get().to(api::me))
             .route("/api/mailboxes", web::get().to(api::mailboxes))
-            .route("/api/mailboxes/{id}", web::get().to(api::mailbox));
+            .route("/api/mailboxes/{id}", web::get().to(api::mailbox))
+            // Modules (issue 7).
+            .route(
+                "/m/{module}/{tail:.*}",
+                web::route().to(modules::module_route),
+            );
     }
 }
 

@@ -263,6 +263,13 @@ fn every_route_answers_each_role_as_it_should() {
             &format!("{user_t}/delete"),
             [303, 403, 403, 303],
         ),
+        // A module route (any method); with no module installed every path is unknown.
+        row(
+            "ROUTE",
+            "/m/{module}/{tail:.*}",
+            "/m/nonexistent/page",
+            [404, 404, 404, 404],
+        ),
         row("POST", "/logout", "/logout", [303, 303, 303, 303]),
     ];
 

@@ -77,6 +77,7 @@ impl Env {
             files: FileStore::new(self.data.path()),
             reopen_within_days: 60,
             worker: "test-worker".into(),
+            hooks: None,
         }
     }
 
@@ -593,6 +594,7 @@ impl Direct {
             files: &files,
             own_addresses: &self.own,
             reopen_within_days: 60,
+            hooks: None,
         };
         let origin = Origin {
             mailbox: &settings,

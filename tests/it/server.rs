@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 
 use crate::support::{BACKENDS, TestDb};
 
-struct Server {
+/// A running `postdesk serve`, stopped when dropped.
+pub struct Server {
     child: Child,
-    addr: String,
+    /// Its listen address.
+    pub addr: String,
 }
 
 impl Drop for Server {
@@ -26,7 +28,8 @@ fn free_port() -> u16 {
         .expect("free port")
 }
 
-fn start(data: &std::path::Path, database_url: &str) -> Server {
+/// Starts `postdesk serve` on a free port and waits until it answers.
+pub fn start(data: &std::path::Path, database_url: &str) -> Server {
     let addr = format!("127.0.0.1:{}", free_port());
     let mut child = Command::new(env!("CARGO_BIN_EXE_postdesk"))
         .args(["--data", &data.display().to_string()])

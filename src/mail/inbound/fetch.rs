@@ -101,6 +101,8 @@ pub struct Fetcher {
     pub reopen_within_days: i64,
     /// This process's lease owner name.
     pub worker: String,
+    /// Modules whose `message_before_threading` filters see each message.
+    pub hooks: Option<std::sync::Arc<crate::hooks::Registry>>,
 }
 
 /// A logged-in IMAP session.
@@ -175,6 +177,7 @@ impl Fetcher {
             files: &self.files,
             own_addresses: &own,
             reopen_within_days: self.reopen_within_days,
+            hooks: self.hooks.as_deref(),
         };
         let mut report = FetchReport::default();
         for folder in settings.folders() {

@@ -3,6 +3,7 @@
 
 pub mod classify;
 pub mod fetch;
+pub mod module_filter;
 pub mod parse;
 pub mod quotes;
 pub mod store;
@@ -93,6 +94,7 @@ pub fn retry_failure(
         files,
         own_addresses: &own,
         reopen_within_days,
+        hooks: None,
     };
     let origin = Origin {
         mailbox: &settings,
@@ -123,6 +125,7 @@ impl std::fmt::Display for Stored {
             } => write!(f, "added to conversation {conversation_id}"),
             Stored::Duplicate => f.write_str("already stored"),
             Stored::OwnMessage => f.write_str("a copy of our own mail; skipped"),
+            Stored::Dropped => f.write_str("dropped by a module"),
         }
     }
 }

@@ -11,7 +11,9 @@ use crate::db::types::{
     ThreadType,
 };
 use crate::db::{self, AnyConnection};
+use crate::hooks::filters::InboundVerdict;
 use crate::mail::inbound::classify::{Classification, classify};
+use crate::mail::inbound::module_filter;
 use crate::mail::inbound::parse::{MailAddress, ParsedMail};
 use crate::mail::inbound::quotes;
 use crate::mail::inbound::threading::{self, Decision, ThreadingRules};
@@ -31,6 +33,8 @@ pub struct InboundContext<'a> {
     pub own_addresses: &'a [String],
     /// Closed conversations older than this start a follow-up instead of reopening.
     pub reopen_within_days: i64,
+    /// Modules asked about each message before it is threaded (none: not asked).
+    pub hooks: Option<&'a crate::hooks::Registry>,
 }
 
 /// Where the message came from.
@@ -69,6 +73,8 @@ pub enum Stored {
     Duplicate,
     /// It is a copy of mail we sent ourselves.
     OwnMessage,
+    /// A module's `message_before_threading` filter dropped it.
+    Dropped,
 }
 
 /// Why a message could not be stored.
@@ -89,6 +95,10 @@ pub fn store_message(
     origin: &Origin<'_>,
     mail: &ParsedMail,
 ) -> Result<Stored, StoreError> {
+    // First, before this transaction reads anything: a module may write its storage
+    // meanwhile, and on SQLite a transaction whose snapshot predates that write could not
+    // write afterwards. (So modules are asked about duplicates too; see modules/README.md.)
+    let verdict = module_filter::ask_modules(conn, ctx, origin, mail)?;
     let mailbox_id = origin.mailbox.id;
     let seen: i64 = inbound_messages::table
         .filter(inbound_messages::mailbox_id.eq(mailbox_id))
@@ -105,6 +115,12 @@ pub fn store_message(
     if is_our_own(conn, mailbox_id, &message_id)? {
         return Ok(Stored::OwnMessage);
     }
+
+    let mailbox_id = match verdict {
+        InboundVerdict::Drop { .. } => return Ok(Stored::Dropped),
+        InboundVerdict::Move { mailbox_id } => mailbox_id,
+        InboundVerdict::Keep | InboundVerdict::Spam { .. } => mailbox_id,
+    };
 
     let now = db::now();
     let class = classify(mail, ctx.own_addresses);
@@ -176,6 +192,11 @@ pub fn store_message(
         }
     };
 
+    if let InboundVerdict::Spam { .. } = verdict {
+        diesel::update(conversations::table.find(conversation_id))
+            .set(conversations::status.eq(ConversationStatus::Spam.as_i16()))
+            .execute(conn)?;
+    }
     let status: i16 = conversations::table
         .find(conversation_id)
         .select(conversations::status)
@@ -251,7 +272,8 @@ pub fn store_message(
     )?;
     diesel::insert_into(inbound_messages::table)
         .values((
-            inbound_messages::mailbox_id.eq(mailbox_id),
+            // The fetching mailbox, even when a module moved the message: dedupe is per fetch.
+            inbound_messages::mailbox_id.eq(origin.mailbox.id),
             inbound_messages::thread_id.eq(thread_id),
             inbound_messages::dedupe_key.eq(&mail.content_hash),
             inbound_messages::folder.eq(origin.folder),

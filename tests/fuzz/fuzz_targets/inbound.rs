@@ -46,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(mut w) = world().lock() else { return };
     let w = &mut *w;
     let own = vec!["support@company.test".to_string()];
-    let ctx = InboundContext { secrets: &w.secrets, files: &w.files, own_addresses: &own, reopen_within_days: 60 };
+    let ctx = InboundContext { secrets: &w.secrets, files: &w.files, own_addresses: &own, reopen_within_days: 60, hooks: None };
     let origin = Origin { mailbox: &w.settings, folder: "INBOX", uidvalidity: 1, uid: 1, raw_path: "" };
     // Store errors are fine (they go to the ingestion log); panics are not.
     let _ = ingest(&mut w.conn, &ctx, &origin, data, |_| Ok(()));

@@ -1,0 +1,3 @@
+DROP TABLE event_cursors;
+DROP TABLE module_storage;
+DROP TABLE module_state;
