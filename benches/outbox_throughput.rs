@@ -127,6 +127,7 @@ fn main() -> Result<(), DbError> {
                 secrets: secrets.clone(),
                 files: files.clone(),
                 worker: format!("bench/{}/{w}", std::process::id()),
+                hooks: None,
             };
             std::thread::spawn(move || {
                 let mut transports = Transports::default();

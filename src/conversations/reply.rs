@@ -241,6 +241,62 @@ pub fn reply(
     })
 }
 
+/// Runs modules' `reply_before_enqueue` filters on a reply about to be built for sending:
+/// a changed body (sanitized again) and added `X-` headers are stored on the thread, which
+/// is what goes out. Called by the outbox worker outside any transaction, because modules
+/// may use their storage (on SQLite a write inside the reply's transaction would wait
+/// for that very transaction).
+pub fn apply_reply_filters(
+    c: &mut AnyConnection,
+    hooks: &crate::hooks::Registry,
+    thread_id: i64,
+) -> QueryResult<()> {
+    let found: Option<(i64, String, String, Option<i64>, String, String)> = threads::table
+        .find(thread_id)
+        .select((
+            threads::conversation_id,
+            threads::body_html,
+            threads::subject,
+            threads::created_by_user_id,
+            threads::to_list,
+            threads::cc_list,
+        ))
+        .first(c)
+        .optional()?;
+    let Some((conversation_id, html, subject, user_id, to, cc)) = found else {
+        return Ok(());
+    };
+    let mailbox_id: i64 = conversations::table
+        .find(conversation_id)
+        .select(conversations::mailbox_id)
+        .first(c)?;
+    let out = hooks.reply_before_enqueue(postdesk_module_api::payloads::OutgoingReply {
+        conversation_id,
+        mailbox_id,
+        thread_id,
+        user_id,
+        to: serde_json::from_str(&to).unwrap_or_default(),
+        cc: serde_json::from_str(&cc).unwrap_or_default(),
+        subject,
+        html: html.clone(),
+        headers: Default::default(),
+    });
+    if out.html == html && out.headers.is_empty() {
+        return Ok(());
+    }
+    let html = crate::sanitize::clean_email_html(&out.html);
+    let text = mail_parser::decoders::html::html_to_text(&html);
+    let headers = serde_json::to_string(&out.headers).unwrap_or_default();
+    diesel::update(threads::table.find(thread_id))
+        .set((
+            threads::body_html.eq(html),
+            threads::body_text.eq(text),
+            threads::headers.eq(headers),
+        ))
+        .execute(c)
+        .map(|_| ())
+}
+
 /// "Undo" within the delay: nothing is sent and the reply becomes an editable draft.
 /// Returns false when it is too late (sending started or the delay passed).
 pub fn undo(conn: &mut AnyConnection, thread_id: i64) -> QueryResult<bool> {

@@ -27,6 +27,7 @@ pub fn start_background(state: &crate::AppState) -> Result<(), crate::StartError
             secrets,
             files,
             worker: crate::lease::worker_name(),
+            hooks: Some(state.hooks.clone()),
         };
         outbox::spawn(sender, config.outbox.workers)?;
     }

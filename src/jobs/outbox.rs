@@ -35,6 +35,8 @@ pub struct Sender {
     pub files: FileStore,
     /// This worker's lease name.
     pub worker: String,
+    /// Modules, whose `reply_before_enqueue` filters see each reply once, before it is built.
+    pub hooks: Option<std::sync::Arc<crate::hooks::Registry>>,
 }
 
 /// The wait before retry number `attempts + 1`.
@@ -71,7 +73,7 @@ impl Sender {
             .and_then(|m| Composed::from_stored(m, &row.envelope))
         {
             Some(c) => c,
-            None => match compose(conn, &self.files, row) {
+            None => match self.filter_then_compose(conn, row) {
                 Ok(c) => {
                     outbox::store_mime(conn, row.id, &c.mime, &c.envelope_json())?;
                     c
@@ -134,6 +136,19 @@ impl Sender {
             }
         }
         Ok(())
+    }
+
+    fn filter_then_compose(
+        &self,
+        conn: &mut AnyConnection,
+        row: &OutboxRow,
+    ) -> Result<Composed, crate::mail::outbound::compose::ComposeError> {
+        if let Some(hooks) = &self.hooks
+            && row.kind == crate::db::types::OutboxKind::Reply.as_i16()
+        {
+            crate::conversations::reply::apply_reply_filters(conn, hooks, row.thread_id)?;
+        }
+        compose(conn, &self.files, row)
     }
 
     fn fail(

@@ -55,7 +55,7 @@ fn module_libraries() -> &'static Path {
 }
 
 /// Installs a built module: `<data>/modules/<name>/{module.toml, library}`.
-fn install(data: &Path, name: &str, crate_lib: &str, manifest: &str) {
+pub(crate) fn install(data: &Path, name: &str, crate_lib: &str, manifest: &str) {
     let dir = data.join("modules").join(name);
     std::fs::create_dir_all(&dir).expect("module dir");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

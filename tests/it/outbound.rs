@@ -60,6 +60,7 @@ fn sender(env: &Env) -> Sender {
         secrets: env.secrets.clone(),
         files: FileStore::new(env.data.path()),
         worker: "test-sender".into(),
+        hooks: None,
     }
 }
 
@@ -817,4 +818,73 @@ fn outgoing_mail_snapshots() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn module_filters_change_the_reply_that_is_sent() {
+    let env = Env::new(Backend::Sqlite);
+    let smtp = SmtpCapture::start();
+    use_smtp(&env, smtp.port);
+    crate::modules::install(
+        env.data.path(),
+        "satisfaction-ratings",
+        "postdesk_satisfaction_ratings",
+        "modules/satisfaction-ratings/module.toml",
+    );
+    let registry = postdesk::hooks::Registry::load(
+        env.pool.clone(),
+        env.data.path(),
+        "https://desk.example.test",
+        postdesk::hooks::HookOptions::default(),
+    )
+    .expect("modules load");
+    env.account.append(
+        "INBOX",
+        &[message(
+            "anna@customer.test",
+            "Rate us",
+            "rate1@customer.test",
+            None,
+            "x",
+        )],
+    );
+    env.fetch();
+    let mut conn = env.conn();
+    let conv = conversation_of(&mut conn, "rate1@customer.test");
+    let agent_id = agent(&mut conn);
+    let files = FileStore::new(env.data.path());
+    let c = SendContext {
+        secrets: &env.secrets,
+        files: &files,
+        undo_seconds: 0,
+    };
+    reply::reply(
+        &mut conn,
+        &c,
+        &ReplyInput {
+            conversation_id: conv,
+            user_id: agent_id,
+            body_html: "<p>Fixed it.</p>".into(),
+            ..ReplyInput::default()
+        },
+    )
+    .expect("reply");
+    let with_modules = Sender {
+        hooks: Some(std::sync::Arc::new(registry)),
+        ..sender(&env)
+    };
+    with_modules
+        .process_due(&mut Transports::default(), 10)
+        .expect("send");
+    let sent = smtp.messages();
+    assert_eq!(sent.len(), 1);
+    let html = parse(&sent[0]).expect("parses").html.unwrap_or_default();
+    assert!(
+        html.contains("Fixed it.") && html.contains("How did we do?"),
+        "{html}"
+    );
+    assert!(
+        html.contains("https://desk.example.test/m/satisfaction-ratings/rate?"),
+        "{html}"
+    );
 }

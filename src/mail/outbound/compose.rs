@@ -81,6 +81,7 @@ struct ThreadParts {
     in_reply_to: String,
     references_list: String,
     created_by_user_id: Option<i64>,
+    headers: String,
 }
 
 fn list(json: &str) -> Vec<String> {
@@ -131,6 +132,7 @@ pub fn compose(
             threads::in_reply_to,
             threads::references_list,
             threads::created_by_user_id,
+            threads::headers,
         ))
         .first(conn)
         .optional()?
@@ -203,6 +205,20 @@ pub fn compose(
                 .collect::<Vec<_>>()
                 .join(" "),
         );
+    }
+    // Headers modules added (reply_before_enqueue); only well-formed X- headers pass.
+    let extra: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&t.headers).unwrap_or_default();
+    for (name, value) in extra {
+        let ok = name.to_ascii_lowercase().starts_with("x-")
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !value.contains(['\r', '\n']);
+        if ok {
+            builder = builder.raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii(name).map_err(|e| ComposeError::Build(e.to_string()))?,
+                value,
+            ));
+        }
     }
     if kind == OutboxKind::AutoReply {
         builder = builder.raw_header(HeaderValue::new(
