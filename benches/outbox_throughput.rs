@@ -1,4 +1,4 @@
-//! Outbox throughput: N replies enqueued in SQLite, sent by 4 workers to a capture SMTP
+//! Outbox throughput: N replies enqueued in SQLite, sent by 4 workers (env WORKERS) to a capture SMTP
 //! server on loopback (tests/smtp_capture.py, Debian's python3-aiosmtpd).
 //! Run: `cargo bench --bench outbox_throughput [-- N]` (default 2000). Figures go to
 //! docs/BENCHMARKS.md.
@@ -17,7 +17,9 @@ use postdesk::models::mailbox::{self, OutboundChanges};
 use postdesk::models::{conversation, user};
 use postdesk::storage::FileStore;
 
-const WORKERS: usize = 4;
+fn workers() -> usize {
+    std::env::var("WORKERS").ok().and_then(|w| w.parse().ok()).unwrap_or(4)
+}
 
 fn main() -> Result<(), DbError> {
     let n: usize = std::env::args()
@@ -120,7 +122,7 @@ fn main() -> Result<(), DbError> {
     }
     drop(conn);
     let started = Instant::now();
-    let handles: Vec<_> = (0..WORKERS)
+    let handles: Vec<_> = (0..workers())
         .map(|w| {
             let sender = Sender {
                 pool: pool.clone(),
@@ -150,7 +152,8 @@ fn main() -> Result<(), DbError> {
         .unwrap_or(0);
     let _ = server.kill();
     println!(
-        "outbox: {sent}/{n} messages sent by {WORKERS} workers in {:.2}s = {:.0} messages/s",
+        "outbox: {sent}/{n} messages sent by {} workers in {:.2}s = {:.0} messages/s",
+        workers(),
         took.as_secs_f64(),
         sent as f64 / took.as_secs_f64()
     );
