@@ -635,3 +635,110 @@ fn downloads_are_safe_and_only_for_the_mailbox_s_users() {
     let anon = app.client().get(&format!("/attachments/{}", in_a.png_id));
     assert_eq!((anon.status, anon.location.as_str()), (303, "/login"));
 }
+
+#[test]
+fn a_mailbox_is_created_in_a_real_browser_and_the_pages_fit_a_phone() {
+    use crate::browser::{browser, click, fill, shot, wait_for};
+    use fantoccini::Locator;
+
+    let app = TestApp::installed(Backend::Sqlite);
+    let base = app.base.clone();
+    let profile = tempfile::tempdir().expect("browser profile");
+    let id = actix_web::rt::System::new().block_on(async move {
+        let c = browser(profile.path()).await;
+        c.goto(&format!("{base}/login")).await.expect("open");
+        wait_for(&c, "login-form").await;
+        fill(&c, "email", ADMIN_EMAIL).await;
+        fill(&c, "password", ADMIN_PASSWORD).await;
+        c.find(Locator::Css("#login-form button[type=submit]"))
+            .await
+            .expect("login button")
+            .click()
+            .await
+            .expect("submit");
+        wait_for(&c, "logout").await;
+
+        // From the settings menu to a new mailbox.
+        c.goto(&format!("{base}/settings/mail"))
+            .await
+            .expect("settings");
+        wait_for(&c, "settings-menu").await;
+        c.find(Locator::Css("#settings-menu a[href='/settings/mailboxes']"))
+            .await
+            .expect("menu link")
+            .click()
+            .await
+            .expect("click");
+        wait_for(&c, "new-mailbox").await;
+        click(&c, "new-mailbox").await;
+        wait_for(&c, "mailbox-form").await;
+        fill(&c, "name", "Browser desk").await;
+        fill(&c, "email", "desk@company.test").await;
+        fill(&c, "in_host", "imap.company.test").await;
+        fill(&c, "in_password", "typed-in-browser-1").await;
+        c.find(Locator::Css("[name='subject_token']"))
+            .await
+            .expect("checkbox")
+            .click()
+            .await
+            .expect("tick");
+        c.find(Locator::Css("[name='out_method'][value='sendmail']"))
+            .await
+            .expect("radio")
+            .click()
+            .await
+            .expect("choose");
+        shot(&c, "mailbox-1-new").await;
+        c.find(Locator::Css("#mailbox-form button[type=submit]"))
+            .await
+            .expect("save")
+            .click()
+            .await
+            .expect("submit");
+        wait_for(&c, "mailbox-tests").await;
+        let url = c.current_url().await.expect("url").to_string();
+        let source = c.source().await.expect("source");
+        assert!(
+            !source.contains("typed-in-browser-1"),
+            "password not shown back"
+        );
+        shot(&c, "mailbox-2-saved").await;
+
+        // Phone-sized: nothing runs off the side of the settings pages.
+        c.set_window_size(390, 844).await.expect("phone size");
+        for page in [url.as_str(), &format!("{base}/settings/ingest")] {
+            c.goto(page).await.expect("open");
+            wait_for(&c, "settings-menu").await;
+            let overflow = c
+                .execute(
+                    "return document.documentElement.scrollWidth - window.innerWidth;",
+                    vec![],
+                )
+                .await
+                .expect("measure");
+            assert!(
+                overflow.as_i64().unwrap_or(1) <= 0,
+                "{page}: horizontal overflow {overflow}"
+            );
+        }
+        shot(&c, "mailbox-3-ingest-phone").await;
+        c.close().await.expect("close browser");
+        url.rsplit('/')
+            .next()
+            .and_then(|last| last.split('?').next())
+            .and_then(|n| n.parse::<i64>().ok())
+            .expect("mailbox id in URL")
+    });
+    let saved = mailbox::inbound_settings(&mut app.conn(), id)
+        .expect("q")
+        .expect("row");
+    assert_eq!(saved.name, "Browser desk");
+    assert!(saved.subject_token_threading);
+    let out = mailbox::outbound_settings(&mut app.conn(), id)
+        .expect("q")
+        .expect("row");
+    assert_eq!(
+        out.out_method,
+        postdesk::db::types::OutMethod::Sendmail.as_i16()
+    );
+}
