@@ -19,7 +19,7 @@ use postdesk::storage::FileStore;
 
 use crate::app::{ADMIN_EMAIL, ADMIN_PASSWORD, Client, SmtpCapture, TestApp, csrf_in};
 use crate::authz_matrix::add_user;
-use crate::support::{ImapAccount, message};
+use crate::support::{BACKENDS, ImapAccount, message};
 
 /// The password agents made here use.
 const PASSWORD: &str = "blue-harbour-17";
@@ -199,7 +199,13 @@ fn post_form(c: &Client, from: &str, path: &str, fields: &[(String, String)]) ->
 
 #[test]
 fn mailbox_form_saves_all_or_nothing_and_tests_imap_against_dovecot() {
-    let app = TestApp::installed(Backend::Sqlite);
+    for backend in BACKENDS {
+        mailbox_form_on(backend);
+    }
+}
+
+fn mailbox_form_on(backend: Backend) {
+    let app = TestApp::installed(backend);
     let account = ImapAccount::new();
     let admin = app.client();
     admin.login(ADMIN_EMAIL, ADMIN_PASSWORD);
@@ -549,7 +555,13 @@ fn the_ingestion_log_lists_a_failure_and_retry_takes_it_in() {
 
 #[test]
 fn downloads_are_safe_and_only_for_the_mailbox_s_users() {
-    let app = TestApp::installed(Backend::Sqlite);
+    for backend in BACKENDS {
+        downloads_on(backend);
+    }
+}
+
+fn downloads_on(backend: Backend) {
+    let app = TestApp::installed(backend);
     let mut conn = app.conn();
     let a = new_mailbox(&mut conn, "Alpha", "alpha@example.com");
     let b = new_mailbox(&mut conn, "Beta", "beta@example.com");
