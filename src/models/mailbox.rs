@@ -406,3 +406,60 @@ pub fn check_move_folder(after: AfterFetch, folder: &str) -> Result<(), Invalid>
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_checks_shared_by_the_page_and_the_cli() {
+        assert_eq!(
+            check_address("email", " Support@Example.COM ").unwrap(),
+            "support@example.com"
+        );
+        for bad in [
+            "",
+            "support",
+            "a@b",
+            "a b@c.de",
+            "<a@b.cd>",
+            "a@b.cd,e@f.gh",
+        ] {
+            assert_eq!(
+                check_address("email", bad),
+                Err(Invalid {
+                    field: "email",
+                    key: "mb_err_email"
+                }),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            check_aliases("A@x.test, b@y.test\nc@z.test").unwrap(),
+            "a@x.test, b@y.test, c@z.test"
+        );
+        assert_eq!(check_aliases("").unwrap(), "");
+        assert_eq!(
+            check_aliases("a@x.test, nope").unwrap_err().field,
+            "aliases"
+        );
+        assert_eq!(check_port("in_port", 993), Ok(993));
+        assert!(check_port("in_port", 0).is_err() && check_port("in_port", 65_536).is_err());
+        assert_eq!(clamp_fetch_interval(1), 10);
+        assert_eq!(clamp_fetch_interval(10_000_000), 86_400);
+        assert_eq!(
+            folders_json(&[" INBOX ".into(), "".into(), "Support".into()]),
+            r#"["INBOX","Support"]"#
+        );
+        assert!(check_move_folder(AfterFetch::Move, " ").is_err());
+        assert!(check_move_folder(AfterFetch::MarkSeen, "").is_ok());
+        for key in [
+            "mb_err_email",
+            "mb_err_aliases",
+            "mb_err_port",
+            "mb_err_move_folder",
+        ] {
+            assert_ne!(crate::i18n::t("en", key), key, "{key} has a message");
+        }
+    }
+}

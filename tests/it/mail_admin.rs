@@ -754,3 +754,51 @@ fn a_mailbox_is_created_in_a_real_browser_and_the_pages_fit_a_phone() {
         postdesk::db::types::OutMethod::Sendmail.as_i16()
     );
 }
+
+#[test]
+fn the_cli_refuses_what_the_page_refuses() {
+    let app = TestApp::installed(Backend::Sqlite);
+    let data = app.data.path();
+    let (ok, _, err) =
+        crate::app::run_cli(data, &["mailbox", "add", "--name", "X", "--email", "nope"]);
+    assert!(
+        !ok && err.contains("--email: Enter a valid email address."),
+        "{err}"
+    );
+    let (ok, _, err) = crate::app::run_cli(
+        data,
+        &[
+            "mailbox",
+            "add",
+            "--name",
+            "X",
+            "--email",
+            "x@company.test",
+            "--aliases",
+            "a@b.test, junk",
+        ],
+    );
+    assert!(!ok && err.contains("--aliases:"), "{err}");
+    let (ok, _, err) = crate::app::run_cli(
+        data,
+        &[
+            "mailbox",
+            "add",
+            "--name",
+            "X",
+            "--email",
+            "x@company.test",
+            "--imap-port",
+            "0",
+        ],
+    );
+    assert!(
+        !ok && err.contains("--imap-port: The port must be"),
+        "{err}"
+    );
+    let count: i64 = mailboxes::table
+        .count()
+        .get_result(&mut app.conn())
+        .expect("count");
+    assert_eq!(count, 0);
+}
