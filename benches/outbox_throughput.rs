@@ -18,7 +18,10 @@ use postdesk::models::{conversation, user};
 use postdesk::storage::FileStore;
 
 fn workers() -> usize {
-    std::env::var("WORKERS").ok().and_then(|w| w.parse().ok()).unwrap_or(4)
+    std::env::var("WORKERS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(4)
 }
 
 fn main() -> Result<(), DbError> {

@@ -187,6 +187,7 @@ mod tests {
         assert!(!stored.contains("pässwörd"));
         assert_ne!(stored, s.encrypt("pässwörd"), "a fresh nonce each time");
         assert_eq!(s.decrypt(&stored).expect("decrypt"), "pässwörd");
+        // Change the last hex digit (to a different one: it is '0' one time in 16).
         let mut bad = stored.clone();
         let last = bad.pop();
         bad.push(if last == Some('0') { '1' } else { '0' });

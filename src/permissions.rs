@@ -74,3 +74,23 @@ pub fn visible_mailboxes(conn: &mut AnyConnection, user: &User) -> QueryResult<V
     }
     query.load(conn)
 }
+
+/// The mailboxes whose settings `user` may change, by name: every one for admins, those
+/// granted with "manage" for agents.
+pub fn manageable_mailboxes(conn: &mut AnyConnection, user: &User) -> QueryResult<Vec<Mailbox>> {
+    if !user.is_active() {
+        return Ok(Vec::new());
+    }
+    let mut query = mailboxes::table
+        .order((mailboxes::name, mailboxes::id))
+        .select(Mailbox::as_select())
+        .into_boxed();
+    if !user.is_admin() {
+        let managed = mailbox_users::table
+            .filter(mailbox_users::user_id.eq(user.id))
+            .filter(mailbox_users::access.eq(MailboxAccess::Manage.as_i16()))
+            .select(mailbox_users::mailbox_id);
+        query = query.filter(mailboxes::id.eq_any(managed));
+    }
+    query.load(conn)
+}

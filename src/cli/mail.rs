@@ -202,29 +202,39 @@ fn read_password(path: &Path) -> Result<String, CliError> {
     Ok(text.trim_end_matches(['\n', '\r']).to_string())
 }
 
+/// The shared rule's message, in English, naming the command-line flag.
+fn invalid(flag: &str, e: mailbox::Invalid) -> CliError {
+    CliError(format!("{flag}: {}", crate::i18n::t("en", e.key)))
+}
+
 fn changes_from(args: &MailboxArgs, secrets: &Secrets) -> Result<InboundChanges, CliError> {
-    if let Some(email) = &args.email
-        && (!email.contains('@') || email.trim().len() < 3)
-    {
-        {
-            return Err(CliError(format!(
-                "--email {email:?} is not an email address"
-            )));
-        }
+    let email = match &args.email {
+        Some(e) => Some(mailbox::check_address("email", e).map_err(|e| invalid("--email", e))?),
+        None => None,
+    };
+    let aliases = match &args.aliases {
+        Some(a) => Some(mailbox::check_aliases(a).map_err(|e| invalid("--aliases", e))?),
+        None => None,
+    };
+    if let Some(p) = args.imap_port {
+        mailbox::check_port("in_port", i64::from(p)).map_err(|e| invalid("--imap-port", e))?;
     }
-    if args.imap_port == Some(0) {
-        return Err(CliError("--imap-port must be 1-65535".into()));
+    if let Some(AfterFetchArg::Move) = args.after_fetch {
+        mailbox::check_move_folder(
+            AfterFetch::Move,
+            args.move_folder.as_deref().unwrap_or_default(),
+        )
+        .map_err(|e| invalid("--move-folder", e))?;
     }
     let password = match &args.imap_password_file {
         Some(path) => Some(secrets.encrypt(&read_password(path)?)),
         None => None,
     };
-    let folders = (!args.imap_folder.is_empty())
-        .then(|| serde_json::Value::from(args.imap_folder.clone()).to_string());
+    let folders = (!args.imap_folder.is_empty()).then(|| mailbox::folders_json(&args.imap_folder));
     Ok(InboundChanges {
         name: args.name.clone(),
-        email: args.email.clone(),
-        aliases: args.aliases.clone(),
+        email,
+        aliases,
         in_host: args.imap_host.clone(),
         in_port: args.imap_port.map(i32::from),
         in_security: args.imap_security.map(|s| MailSecurity::from(s).as_i16()),
@@ -240,7 +250,9 @@ fn changes_from(args: &MailboxArgs, secrets: &Secrets) -> Result<InboundChanges,
             .as_i16()
         }),
         in_move_folder: args.move_folder.clone(),
-        fetch_interval_secs: args.fetch_interval.map(|s| s.clamp(10, 86_400) as i32),
+        fetch_interval_secs: args
+            .fetch_interval
+            .map(|s| mailbox::clamp_fetch_interval(i64::from(s))),
         subject_token_threading: args.subject_token,
         updated_at: None,
     })
@@ -250,8 +262,8 @@ fn outbound_changes_from(
     args: &MailboxArgs,
     secrets: &Secrets,
 ) -> Result<OutboundChanges, CliError> {
-    if args.smtp_port == Some(0) {
-        return Err(CliError("--smtp-port must be 1-65535".into()));
+    if let Some(p) = args.smtp_port {
+        mailbox::check_port("out_port", i64::from(p)).map_err(|e| invalid("--smtp-port", e))?;
     }
     let password = match &args.smtp_password_file {
         Some(path) => Some(secrets.encrypt(&read_password(path)?)),

@@ -70,3 +70,18 @@ pub fn list_for_thread(conn: &mut AnyConnection, thread_id: i64) -> QueryResult<
         .select(Attachment::as_select())
         .load(conn)
 }
+
+/// An attachment and the mailbox of its conversation (whose access decides who may
+/// download it).
+pub fn find_with_mailbox(
+    conn: &mut AnyConnection,
+    id: i64,
+) -> QueryResult<Option<(Attachment, i64)>> {
+    use crate::db::schema::conversations;
+    attachments::table
+        .inner_join(conversations::table)
+        .filter(attachments::id.eq(id))
+        .select((Attachment::as_select(), conversations::mailbox_id))
+        .first(conn)
+        .optional()
+}

@@ -310,3 +310,156 @@ pub fn update_outbound(
         .execute(conn)?;
     Ok(n == 1)
 }
+
+// ---- Validation shared by the settings page and `postdesk mailbox` -------------------------
+
+/// A mailbox setting that cannot be saved: the field and the catalog key (src/i18n) saying
+/// why, so the settings page can show it in the user's language and the command line in
+/// English.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Invalid {
+    /// The form field (`email`, `in_port`, …).
+    pub field: &'static str,
+    /// The catalog key of the message.
+    pub key: &'static str,
+}
+
+/// Shortest and longest fetch interval, in seconds.
+pub const FETCH_INTERVAL_RANGE: (i64, i64) = (10, 86_400);
+
+/// A clean, lower-case address, or why `value` is not one.
+pub fn check_address(field: &'static str, value: &str) -> Result<String, Invalid> {
+    let v = value.trim().to_lowercase();
+    let ok = match v.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+                && !v.contains(char::is_whitespace)
+                && !v.contains(['<', '>', '"', ','])
+        }
+        None => false,
+    };
+    if ok {
+        Ok(v)
+    } else {
+        Err(Invalid {
+            field,
+            key: "mb_err_email",
+        })
+    }
+}
+
+/// Aliases as one comma-separated, lower-case line; every entry must be an address.
+pub fn check_aliases(value: &str) -> Result<String, Invalid> {
+    let mut out = Vec::new();
+    for a in value
+        .split([',', '\n', ';', ' ', '\r'])
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    {
+        out.push(check_address("aliases", a).map_err(|_| Invalid {
+            field: "aliases",
+            key: "mb_err_aliases",
+        })?);
+    }
+    Ok(out.join(", "))
+}
+
+/// A TCP port 1-65535.
+pub fn check_port(field: &'static str, port: i64) -> Result<i32, Invalid> {
+    if (1..=65_535).contains(&port) {
+        Ok(port as i32)
+    } else {
+        Err(Invalid {
+            field,
+            key: "mb_err_port",
+        })
+    }
+}
+
+/// The fetch interval kept within [`FETCH_INTERVAL_RANGE`].
+pub fn clamp_fetch_interval(secs: i64) -> i32 {
+    secs.clamp(FETCH_INTERVAL_RANGE.0, FETCH_INTERVAL_RANGE.1) as i32
+}
+
+/// The folder list as stored (a JSON list; blanks dropped).
+pub fn folders_json(folders: &[String]) -> String {
+    let list: Vec<&str> = folders
+        .iter()
+        .map(|f| f.trim())
+        .filter(|f| !f.is_empty())
+        .collect();
+    serde_json::Value::from(list).to_string()
+}
+
+/// Moving fetched mail needs a folder to move it to.
+pub fn check_move_folder(after: AfterFetch, folder: &str) -> Result<(), Invalid> {
+    if after == AfterFetch::Move && folder.trim().is_empty() {
+        Err(Invalid {
+            field: "in_move_folder",
+            key: "mb_err_move_folder",
+        })
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_checks_shared_by_the_page_and_the_cli() {
+        assert_eq!(
+            check_address("email", " Support@Example.COM ").unwrap(),
+            "support@example.com"
+        );
+        for bad in [
+            "",
+            "support",
+            "a@b",
+            "a b@c.de",
+            "<a@b.cd>",
+            "a@b.cd,e@f.gh",
+        ] {
+            assert_eq!(
+                check_address("email", bad),
+                Err(Invalid {
+                    field: "email",
+                    key: "mb_err_email"
+                }),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            check_aliases("A@x.test, b@y.test\nc@z.test").unwrap(),
+            "a@x.test, b@y.test, c@z.test"
+        );
+        assert_eq!(check_aliases("").unwrap(), "");
+        assert_eq!(
+            check_aliases("a@x.test, nope").unwrap_err().field,
+            "aliases"
+        );
+        assert_eq!(check_port("in_port", 993), Ok(993));
+        assert!(check_port("in_port", 0).is_err() && check_port("in_port", 65_536).is_err());
+        assert_eq!(clamp_fetch_interval(1), 10);
+        assert_eq!(clamp_fetch_interval(10_000_000), 86_400);
+        assert_eq!(
+            folders_json(&[" INBOX ".into(), "".into(), "Support".into()]),
+            r#"["INBOX","Support"]"#
+        );
+        assert!(check_move_folder(AfterFetch::Move, " ").is_err());
+        assert!(check_move_folder(AfterFetch::MarkSeen, "").is_ok());
+        for key in [
+            "mb_err_email",
+            "mb_err_aliases",
+            "mb_err_port",
+            "mb_err_move_folder",
+        ] {
+            assert_ne!(crate::i18n::t("en", key), key, "{key} has a message");
+        }
+    }
+}

@@ -145,3 +145,14 @@ pub fn list_for_conversation(
         .select(Thread::as_select())
         .load(conn)
 }
+
+/// Where a thread's raw message is kept ("" for threads written here) and the mailbox of
+/// its conversation.
+pub fn raw_source(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<(String, i64)>> {
+    threads::table
+        .inner_join(conversations::table)
+        .filter(threads::id.eq(id))
+        .select((threads::raw_path, conversations::mailbox_id))
+        .first(conn)
+        .optional()
+}

@@ -3,9 +3,12 @@
 mod account;
 mod api;
 mod assets;
+mod downloads;
 mod error_pages;
 mod health;
 mod home;
+mod ingest_log;
+mod mailboxes;
 mod modules;
 pub mod page;
 pub mod profile;
@@ -60,6 +63,30 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .route("/settings/mail", web::get().to(settings::mail_page))
             .route("/settings/mail", web::post().to(settings::save_mail))
             .route("/activity", web::get().to(settings::activity_page))
+            // Mail settings and mail downloads (issue: mail admin pages).
+            .route("/settings/mailboxes", web::get().to(mailboxes::list))
+            .route("/settings/mailboxes", web::post().to(mailboxes::create))
+            .route(
+                "/settings/mailboxes/new",
+                web::get().to(mailboxes::new_page),
+            )
+            .route("/settings/mailboxes/{id}", web::get().to(mailboxes::edit))
+            .route("/settings/mailboxes/{id}", web::post().to(mailboxes::save))
+            .route(
+                "/settings/mailboxes/{id}/test-imap",
+                web::post().to(mailboxes::test_imap),
+            )
+            .route(
+                "/settings/mailboxes/{id}/test-smtp",
+                web::post().to(mailboxes::test_smtp),
+            )
+            .route("/settings/ingest", web::get().to(ingest_log::list))
+            .route(
+                "/settings/ingest/{id}/retry",
+                web::post().to(ingest_log::retry),
+            )
+            .route("/attachments/{id}", web::get().to(downloads::attachment))
+            .route("/threads/{id}/original", web::get().to(downloads::original))
             .route("/api/me", web::get().to(api::me))
             .route("/api/mailboxes", web::get().to(api::mailboxes))
             .route("/api/mailboxes/{id}", web::get().to(api::mailbox))

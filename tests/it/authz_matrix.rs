@@ -51,7 +51,7 @@ fn registered_routes() -> BTreeSet<(String, String)> {
         .collect()
 }
 
-fn add_user(app: &TestApp, email: &str, role: &str) -> i64 {
+pub(crate) fn add_user(app: &TestApp, email: &str, role: &str) -> i64 {
     let pw = password_file(app.data.path(), PASSWORD);
     let (ok, out, err) = run_cli(
         app.data.path(),
@@ -94,6 +94,7 @@ fn every_route_answers_each_role_as_it_should() {
     let target = add_user(&app, "target@example.com", "agent");
     mailbox_user::replace_grants(&mut conn, with_id, &[(a, MailboxAccess::View)], now)
         .expect("grant");
+    let seeded = crate::mail_admin::seed_mail(&mut conn, app.data.path(), a, "matrix");
 
     let anon = app.client();
     let none = app.client();
@@ -107,6 +108,9 @@ fn every_route_answers_each_role_as_it_should() {
     let mb_a = format!("/mailboxes/{a}");
     let api_a = format!("/api/mailboxes/{a}");
     let user_t = format!("/users/{target}");
+    let set_a = format!("/settings/mailboxes/{a}");
+    let att_a = format!("/attachments/{}", seeded.png_id);
+    let orig_a = format!("/threads/{}/original", seeded.thread_id);
     let mut rows = vec![
         row("GET", "/healthz", "/healthz", [200, 200, 200, 200]),
         row(
@@ -146,6 +150,38 @@ fn every_route_answers_each_role_as_it_should() {
             [303, 403, 403, 200],
         ),
         row("GET", "/activity", "/activity", [303, 403, 403, 200]),
+        // Mail settings pages and mail downloads.
+        row(
+            "GET",
+            "/settings/mailboxes",
+            "/settings/mailboxes",
+            [303, 403, 403, 200],
+        ),
+        row(
+            "GET",
+            "/settings/mailboxes/new",
+            "/settings/mailboxes/new",
+            [303, 403, 403, 200],
+        ),
+        row(
+            "GET",
+            "/settings/mailboxes/{id}",
+            &set_a,
+            [303, 404, 403, 200],
+        ),
+        row(
+            "GET",
+            "/settings/ingest",
+            "/settings/ingest",
+            [303, 403, 403, 200],
+        ),
+        row("GET", "/attachments/{id}", &att_a, [303, 404, 200, 200]),
+        row(
+            "GET",
+            "/threads/{id}/original",
+            &orig_a,
+            [303, 404, 200, 200],
+        ),
         row("GET", "/api/me", "/api/me", [401, 200, 200, 200]),
         row(
             "GET",
@@ -257,6 +293,46 @@ fn every_route_answers_each_role_as_it_should() {
                 [303, 403, 403, 303],
             )
         },
+        // Mail settings: invalid forms (422) so the check is of access, not of side effects.
+        Row {
+            form: vec![("name", "")],
+            ..row(
+                "POST",
+                "/settings/mailboxes",
+                "/settings/mailboxes",
+                [303, 403, 403, 422],
+            )
+        },
+        Row {
+            form: vec![("name", "")],
+            ..row(
+                "POST",
+                "/settings/mailboxes/{id}",
+                &set_a,
+                [303, 404, 403, 422],
+            )
+        },
+        row(
+            "POST",
+            "/settings/mailboxes/{id}/test-imap",
+            &format!("{set_a}/test-imap"),
+            [303, 404, 403, 200],
+        ),
+        Row {
+            form: vec![("to", "not-an-address")],
+            ..row(
+                "POST",
+                "/settings/mailboxes/{id}/test-smtp",
+                &format!("{set_a}/test-smtp"),
+                [303, 404, 403, 422],
+            )
+        },
+        row(
+            "POST",
+            "/settings/ingest/{id}/retry",
+            "/settings/ingest/999999/retry",
+            [303, 403, 403, 404],
+        ),
         row(
             "POST",
             "/users/{id}/delete",

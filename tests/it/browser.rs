@@ -23,7 +23,7 @@ fn artifacts() -> PathBuf {
     dir
 }
 
-async fn browser(profile: &std::path::Path) -> Client {
+pub(crate) async fn browser(profile: &std::path::Path) -> Client {
     // Two rustls providers are compiled into the test binary; choose one (an error only
     // means another test chose already).
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -47,13 +47,13 @@ async fn browser(profile: &std::path::Path) -> Client {
         })
 }
 
-async fn shot(c: &Client, name: &str) {
+pub(crate) async fn shot(c: &Client, name: &str) {
     let png = c.screenshot().await.expect("screenshot");
     assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
     std::fs::write(artifacts().join(format!("{name}.png")), png).expect("save screenshot");
 }
 
-async fn wait_for(c: &Client, id: &str) {
+pub(crate) async fn wait_for(c: &Client, id: &str) {
     c.wait()
         .at_most(Duration::from_secs(20))
         .for_element(Locator::Id(id))
@@ -61,7 +61,7 @@ async fn wait_for(c: &Client, id: &str) {
         .unwrap_or_else(|e| panic!("#{id} did not appear: {e}"));
 }
 
-async fn click(c: &Client, id: &str) {
+pub(crate) async fn click(c: &Client, id: &str) {
     c.find(Locator::Id(id))
         .await
         .expect(id)
@@ -70,7 +70,7 @@ async fn click(c: &Client, id: &str) {
         .expect("click");
 }
 
-async fn fill(c: &Client, name: &str, value: &str) {
+pub(crate) async fn fill(c: &Client, name: &str, value: &str) {
     let field = c
         .find(Locator::Css(&format!("[name='{name}']")))
         .await

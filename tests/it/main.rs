@@ -9,6 +9,7 @@ mod data_layer;
 mod golden;
 mod inbound;
 mod installer;
+mod mail_admin;
 mod modules;
 mod outbound;
 mod permissions;
