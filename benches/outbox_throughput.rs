@@ -95,6 +95,7 @@ fn main() -> Result<(), DbError> {
         secrets: &secrets,
         files: &files,
         undo_seconds: 0,
+        hooks: None,
     };
     for i in 0..n {
         let (conv, _) = conversation::create(

@@ -55,6 +55,9 @@ pub struct SendContext<'a> {
     pub files: &'a FileStore,
     /// Seconds before the outbox row is due.
     pub undo_seconds: u32,
+    /// Modules asked before the reply changes the conversation's status
+    /// (`conversation_before_status_change`); None when no modules are loaded.
+    pub hooks: Option<&'a crate::hooks::Registry>,
 }
 
 /// Why a reply could not be saved.
@@ -131,6 +134,11 @@ pub fn reply(
     {
         return Err(ReplyError::Empty);
     }
+    // Asked outside the transaction: a module may use its storage while it decides.
+    let vetoed_keep = match ctx.hooks {
+        Some(hooks) => status_veto(conn, hooks, input)?,
+        None => None,
+    };
     conn.transaction(|c| {
         let conv: ConvInfo = conversations::table
             .find(input.conversation_id)
@@ -156,10 +164,7 @@ pub fn reply(
         let text = mail_parser::decoders::html::html_to_text(&html);
         let (in_reply_to, references) = reply_headers(c, input.conversation_id)?;
         let now = db::now();
-        let status = input
-            .status_after
-            .or_else(|| ConversationStatus::from_i16(mb.status_after_reply))
-            .unwrap_or(ConversationStatus::Pending);
+        let status = vetoed_keep.unwrap_or_else(|| status_after(input, &mb));
         let to_json = serde_json::Value::from(vec![conv.customer_email.clone()]).to_string();
         let cc_json = serde_json::Value::from(cc.clone()).to_string();
         let bcc_json = serde_json::Value::from(bcc.clone()).to_string();
@@ -295,6 +300,48 @@ pub fn apply_reply_filters(
         ))
         .execute(c)
         .map(|_| ())
+}
+
+/// The status a reply leaves its conversation in: the agent's choice, else the mailbox's.
+fn status_after(input: &ReplyInput, mb: &mailbox::OutboundSettings) -> ConversationStatus {
+    input
+        .status_after
+        .or_else(|| ConversationStatus::from_i16(mb.status_after_reply))
+        .unwrap_or(ConversationStatus::Pending)
+}
+
+/// Asks modules whether the reply's status change may happen; on a veto, the status to
+/// keep (the current one).
+fn status_veto(
+    conn: &mut AnyConnection,
+    hooks: &crate::hooks::Registry,
+    input: &ReplyInput,
+) -> Result<Option<ConversationStatus>, ReplyError> {
+    let (mailbox_id, current): (i64, i16) = conversations::table
+        .find(input.conversation_id)
+        .select((conversations::mailbox_id, conversations::status))
+        .first(conn)
+        .optional()?
+        .ok_or(ReplyError::NotFound)?;
+    let mb = mailbox::outbound_settings(conn, mailbox_id)?.ok_or(ReplyError::NotFound)?;
+    let target = status_after(input, &mb);
+    if target.as_i16() == current {
+        return Ok(None);
+    }
+    let change = postdesk_module_api::payloads::StatusChange {
+        conversation_id: input.conversation_id,
+        mailbox_id,
+        from: current,
+        to: target.as_i16(),
+        user_id: Some(input.user_id),
+    };
+    match hooks.conversation_before_status_change(&change) {
+        Ok(()) => Ok(None),
+        Err(veto) => {
+            tracing::info!(conversation.id = input.conversation_id, module = %veto.module, reason = %veto.reason, "status change after reply vetoed by a module");
+            Ok(ConversationStatus::from_i16(current))
+        }
+    }
 }
 
 /// "Undo" within the delay: nothing is sent and the reply becomes an editable draft.

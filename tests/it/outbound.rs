@@ -69,6 +69,7 @@ fn ctx<'a>(env: &'a Env, files: &'a FileStore, undo_seconds: u32) -> SendContext
         secrets: &env.secrets,
         files,
         undo_seconds,
+        hooks: None,
     }
 }
 
@@ -857,6 +858,7 @@ fn module_filters_change_the_reply_that_is_sent() {
         secrets: &env.secrets,
         files: &files,
         undo_seconds: 0,
+        hooks: None,
     };
     reply::reply(
         &mut conn,
@@ -886,5 +888,78 @@ fn module_filters_change_the_reply_that_is_sent() {
     assert!(
         html.contains("https://desk.example.test/m/satisfaction-ratings/rate?"),
         "{html}"
+    );
+}
+
+#[test]
+fn a_module_can_veto_the_status_a_reply_would_set() {
+    let env = Env::new(Backend::Sqlite);
+    crate::modules::install(
+        env.data.path(),
+        "misbehaving",
+        "postdesk_test_misbehaving",
+        "tests/fixtures/modules/misbehaving/module.toml",
+    );
+    let registry = postdesk::hooks::Registry::load(
+        env.pool.clone(),
+        env.data.path(),
+        "https://desk.example.test",
+        postdesk::hooks::HookOptions::default(),
+    )
+    .expect("modules load");
+    registry
+        .set_setting("misbehaving", "mode", &serde_json::json!("answer"))
+        .expect("mode");
+    registry
+        .set_setting(
+            "misbehaving",
+            "answer",
+            &serde_json::json!(r#"{"allow":false,"reason":"frozen"}"#),
+        )
+        .expect("answer");
+    env.account.append(
+        "INBOX",
+        &[message(
+            "anna@customer.test",
+            "Keep open",
+            "veto1@customer.test",
+            None,
+            "x",
+        )],
+    );
+    env.fetch();
+    let mut conn = env.conn();
+    let conv = conversation_of(&mut conn, "veto1@customer.test");
+    let agent_id = agent(&mut conn);
+    let files = FileStore::new(env.data.path());
+    let input = ReplyInput {
+        conversation_id: conv,
+        user_id: agent_id,
+        body_html: "<p>Closing this.</p>".into(),
+        status_after: Some(ConversationStatus::Closed),
+        ..ReplyInput::default()
+    };
+    let with_modules = SendContext {
+        secrets: &env.secrets,
+        files: &files,
+        undo_seconds: 0,
+        hooks: Some(&registry),
+    };
+    let saved = reply::reply(&mut conn, &with_modules, &input).expect("the reply itself is saved");
+    assert_eq!(
+        status_of(&mut conn, conv),
+        ConversationStatus::Active.as_i16(),
+        "the module kept it open"
+    );
+    assert!(
+        queue::for_thread(&mut conn, saved.thread_id)
+            .expect("q")
+            .is_some(),
+        "and the reply is queued"
+    );
+    reply::reply(&mut conn, &ctx(&env, &files, 0), &input).expect("reply without modules");
+    assert_eq!(
+        status_of(&mut conn, conv),
+        ConversationStatus::Closed.as_i16()
     );
 }
