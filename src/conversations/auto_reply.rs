@@ -4,15 +4,14 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::reply::reply_headers;
+use super::reply::{ReplyError, SendContext, reply_headers, save_outgoing};
 use super::variables::Variables;
 use crate::crypto::Secrets;
 use crate::db::AnyConnection;
-use crate::db::schema::{conversations, customers, outbox, threads};
+use crate::db::schema::{conversations, customers, outbox};
 use crate::db::types::{OutboxKind, ThreadType};
 use crate::mail::inbound::classify::Classification;
-use crate::mail::message_id;
-use crate::models::{mailbox, message_id as index, outbox as queue, thread};
+use crate::models::{mailbox, thread};
 
 /// At most one auto-reply per address in this window.
 pub const RATE_LIMIT_MINUTES: i64 = 60;
@@ -23,6 +22,7 @@ pub const RATE_LIMIT_MINUTES: i64 = 60;
 pub fn maybe_send(
     conn: &mut AnyConnection,
     secrets: &Secrets,
+    files: &crate::storage::FileStore,
     conversation_id: i64,
     class: Classification,
     now: NaiveDateTime,
@@ -108,33 +108,25 @@ pub fn maybe_send(
             ..Default::default()
         },
     )?;
-    let domain = mb
-        .email
-        .rsplit_once('@')
-        .map(|(_, d)| d)
-        .unwrap_or("postdesk.invalid");
-    let mid = message_id::generate(secrets, thread_id, domain);
-    diesel::update(threads::table.find(thread_id))
-        .set(threads::message_id.eq(&mid))
-        .execute(conn)?;
-    index::record(
+    let queue = SendContext {
+        secrets,
+        files,
+        undo_seconds: 0,
+        hooks: None,
+    };
+    // Without files, only the database can fail here.
+    save_outgoing(
         conn,
-        &index::NewMessageId {
-            mailbox_id,
-            message_id: &mid,
-            thread_id,
-            conversation_id,
-            created_at: now,
-        },
-    )?;
-    queue::enqueue(
-        conn,
-        thread_id,
-        conversation_id,
-        mailbox_id,
+        &queue,
         OutboxKind::AutoReply,
-        &mid,
-        now,
-    )?;
+        mailbox_id,
+        &mb.email,
+        thread_id,
+        &[],
+    )
+    .map_err(|e| match e {
+        ReplyError::Database(d) => d,
+        other => diesel::result::Error::QueryBuilderError(other.to_string().into()),
+    })?;
     Ok(Some(thread_id))
 }

@@ -3,17 +3,14 @@
 
 use diesel::prelude::*;
 
-use super::reply::{NewFile, ReplyError, SendContext};
+use super::reply::{NewFile, ReplyError, SendContext, clean_addresses, save_outgoing};
 use crate::db::schema::{attachments, conversations, threads, users};
 use crate::db::types::{
     ConversationState, ConversationStatus, ConversationType, OutboxKind, ThreadType,
 };
 use crate::db::{self, AnyConnection};
-use crate::mail::message_id;
 use crate::models::event::{self, EventKind, NewEvent};
-use crate::models::{
-    attachment, conversation, customer, mailbox, message_id as index, outbox, thread,
-};
+use crate::models::{conversation, customer, mailbox, thread};
 
 /// A new conversation written by an agent.
 #[derive(Debug, Clone, Default)]
@@ -36,28 +33,11 @@ pub struct NewOutgoing {
     pub files: Vec<NewFile>,
 }
 
-fn clean(list: &[String]) -> Result<Vec<String>, ReplyError> {
-    let mut out: Vec<String> = Vec::new();
-    for a in list
-        .iter()
-        .map(|a| a.trim().to_lowercase())
-        .filter(|a| !a.is_empty())
-    {
-        if a.parse::<lettre::Address>().is_err() {
-            return Err(ReplyError::BadAddress(a));
-        }
-        if !out.contains(&a) {
-            out.push(a);
-        }
-    }
-    Ok(out)
-}
-
 fn text_of(html: &str) -> String {
     mail_parser::decoders::html::html_to_text(html)
 }
 
-/// Writes our thread with its signed Message-ID, index entry, files and outbox row.
+/// Writes our thread, then queues it through [`save_outgoing`]; returns the thread id.
 fn our_thread(
     c: &mut AnyConnection,
     ctx: &SendContext<'_>,
@@ -67,47 +47,8 @@ fn our_thread(
     fields: thread::NewThread<'_>,
     files: &[NewFile],
 ) -> Result<i64, ReplyError> {
-    let now = fields.created_at;
-    let conversation_id = fields.conversation_id;
     let thread_id = thread::add(c, &fields)?;
-    let domain = mb_email
-        .rsplit_once('@')
-        .map(|(_, d)| d)
-        .unwrap_or("postdesk.invalid");
-    let mid = message_id::generate(ctx.secrets, thread_id, domain);
-    diesel::update(threads::table.find(thread_id))
-        .set(threads::message_id.eq(&mid))
-        .execute(c)?;
-    index::record(
-        c,
-        &index::NewMessageId {
-            mailbox_id,
-            message_id: &mid,
-            thread_id,
-            conversation_id,
-            created_at: now,
-        },
-    )?;
-    for f in files {
-        let sha = ctx.files.put_attachment(&f.data)?;
-        let name = crate::mail::inbound::parse::sanitize_file_name(&f.file_name, "attachment");
-        attachment::create(
-            c,
-            &attachment::NewAttachment {
-                thread_id,
-                conversation_id,
-                file_name: &name,
-                mime_type: &f.mime_type,
-                size_bytes: f.data.len() as i64,
-                sha256: &sha,
-                content_id: "",
-                is_inline: false,
-                created_at: now,
-            },
-        )?;
-    }
-    let due = now + chrono::Duration::seconds(i64::from(ctx.undo_seconds));
-    outbox::enqueue(c, thread_id, conversation_id, mailbox_id, kind, &mid, due)?;
+    save_outgoing(c, ctx, kind, mailbox_id, mb_email, thread_id, files)?;
     Ok(thread_id)
 }
 
@@ -118,8 +59,8 @@ pub fn start_conversation(
     ctx: &SendContext<'_>,
     input: &NewOutgoing,
 ) -> Result<Vec<i64>, ReplyError> {
-    let to = clean(&input.to)?;
-    let cc = clean(&input.cc)?;
+    let to = clean_addresses(&input.to)?;
+    let cc = clean_addresses(&input.cc)?;
     if to.is_empty() {
         return Err(ReplyError::BadAddress(String::new()));
     }
@@ -223,7 +164,7 @@ pub fn forward(
     to: &[String],
     note_html: &str,
 ) -> Result<i64, ReplyError> {
-    let to = clean(to)?;
+    let to = clean_addresses(to)?;
     if to.is_empty() {
         return Err(ReplyError::BadAddress(String::new()));
     }
@@ -319,7 +260,7 @@ pub fn log_phone(
     subject: &str,
     note_html: &str,
 ) -> Result<i64, ReplyError> {
-    let email = clean(&[customer_email.to_string()])?
+    let email = clean_addresses(&[customer_email.to_string()])?
         .into_iter()
         .next()
         .ok_or(ReplyError::BadAddress(String::new()))?;

@@ -101,7 +101,7 @@ struct ConvInfo {
     subject: String,
 }
 
-fn clean_addresses(list: &[String]) -> Result<Vec<String>, ReplyError> {
+pub(super) fn clean_addresses(list: &[String]) -> Result<Vec<String>, ReplyError> {
     let mut out = Vec::new();
     for a in list
         .iter()
@@ -192,30 +192,8 @@ pub fn reply(
                 ..Default::default()
             },
         )?;
-        let domain = mb.email.rsplit_once('@').map(|(_, d)| d).unwrap_or("postdesk.invalid");
-        let mid = message_id::generate(ctx.secrets, thread_id, domain);
-        diesel::update(threads::table.find(thread_id)).set(threads::message_id.eq(&mid)).execute(c)?;
-        index::record(c, &index::NewMessageId { mailbox_id: conv.mailbox_id, message_id: &mid, thread_id, conversation_id: input.conversation_id, created_at: now })?;
-        for f in &input.files {
-            let sha = ctx.files.put_attachment(&f.data)?;
-            let name = crate::mail::inbound::parse::sanitize_file_name(&f.file_name, "attachment");
-            attachment::create(
-                c,
-                &attachment::NewAttachment {
-                    thread_id,
-                    conversation_id: input.conversation_id,
-                    file_name: &name,
-                    mime_type: &f.mime_type,
-                    size_bytes: f.data.len() as i64,
-                    sha256: &sha,
-                    content_id: "",
-                    is_inline: false,
-                    created_at: now,
-                },
-            )?;
-        }
-        let due_at = now + chrono::Duration::seconds(i64::from(ctx.undo_seconds));
-        let outbox_id = outbox::enqueue(c, thread_id, input.conversation_id, conv.mailbox_id, OutboxKind::Reply, &mid, due_at)?;
+        let queued = save_outgoing(c, ctx, OutboxKind::Reply, conv.mailbox_id, &mb.email, thread_id, &input.files)?;
+        let (outbox_id, due_at) = (queued.outbox_id, queued.due_at);
         let assign = conv.user_id.is_none() && AssignAfterReply::from_i16(mb.assign_after_reply) != Some(AssignAfterReply::Keep);
         let closed_at = (status == ConversationStatus::Closed).then_some(now);
         diesel::update(conversations::table.find(input.conversation_id))
@@ -300,6 +278,79 @@ pub fn apply_reply_filters(
         ))
         .execute(c)
         .map(|_| ())
+}
+
+/// One of our messages, queued.
+pub(super) struct Queued {
+    /// Its outbox row.
+    pub outbox_id: i64,
+    /// When that row is due.
+    pub due_at: NaiveDateTime,
+}
+
+/// Finishes one of our messages once its thread is written: a signed Message-ID (also in
+/// the message-id index, so the answer threads back), its files, and its outbox row due
+/// after the undo delay. Every kind of outgoing mail goes through here.
+pub(super) fn save_outgoing(
+    c: &mut AnyConnection,
+    ctx: &SendContext<'_>,
+    kind: OutboxKind,
+    mailbox_id: i64,
+    mailbox_email: &str,
+    thread_id: i64,
+    files: &[NewFile],
+) -> Result<Queued, ReplyError> {
+    let (conversation_id, now): (i64, NaiveDateTime) = threads::table
+        .find(thread_id)
+        .select((threads::conversation_id, threads::created_at))
+        .first(c)?;
+    let domain = mailbox_email
+        .rsplit_once('@')
+        .map(|(_, d)| d)
+        .unwrap_or("postdesk.invalid");
+    let mid = message_id::generate(ctx.secrets, thread_id, domain);
+    diesel::update(threads::table.find(thread_id))
+        .set(threads::message_id.eq(&mid))
+        .execute(c)?;
+    index::record(
+        c,
+        &index::NewMessageId {
+            mailbox_id,
+            message_id: &mid,
+            thread_id,
+            conversation_id,
+            created_at: now,
+        },
+    )?;
+    for f in files {
+        let sha = ctx.files.put_attachment(&f.data)?;
+        let name = crate::mail::inbound::parse::sanitize_file_name(&f.file_name, "attachment");
+        attachment::create(
+            c,
+            &attachment::NewAttachment {
+                thread_id,
+                conversation_id,
+                file_name: &name,
+                mime_type: &f.mime_type,
+                size_bytes: f.data.len() as i64,
+                sha256: &sha,
+                content_id: "",
+                is_inline: false,
+                created_at: now,
+            },
+        )?;
+    }
+    let due_at = now + chrono::Duration::seconds(i64::from(ctx.undo_seconds));
+    let outbox_id = outbox::enqueue(
+        c,
+        thread_id,
+        conversation_id,
+        mailbox_id,
+        kind,
+        &mid,
+        due_at,
+    )?;
+    Ok(Queued { outbox_id, due_at })
 }
 
 /// The status a reply leaves its conversation in: the agent's choice, else the mailbox's.

@@ -296,6 +296,7 @@ pub fn store_message(
         crate::conversations::auto_reply::maybe_send(
             conn,
             ctx.secrets,
+            ctx.files,
             conversation_id,
             class,
             now,
