@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::error::AppError;
 use crate::hooks::{CallError, Registry};
 use crate::models::activity::{self, Activity};
-use crate::web::page::{render, render_status, see_other};
+use crate::web::page::{render_status, see_other};
 use crate::web::session::{AdminUser, CSRF_FIELD, CsrfForm, client_ip};
 
 /// One module as the page shows it.
@@ -162,9 +162,7 @@ pub async fn list(
     web::block(move || hooks.refresh())
         .await
         .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))??;
-    let mut ctx = tera::Context::new();
-    ctx.insert("modules", &views(&state.hooks, None));
-    render(&state, &req, Some(&admin.0), "settings/modules.html", ctx)
+    page(&state, &req, &admin, None, StatusCode::OK)
 }
 
 async fn record(
@@ -211,14 +209,15 @@ async fn switch(
         Err(CallError::Inactive(_)) => return Err(AppError::NotFound),
         Err(e) => return Err(AppError::Internal(e.to_string())),
     }
-    let (action, done) = if active {
-        ("module_activated", "module_activated")
+    // The activity log's action is also the key of the notice shown after the redirect.
+    let action = if active {
+        "module_activated"
     } else {
-        ("module_deactivated", "module_deactivated")
+        "module_deactivated"
     };
     record(&state, &req, &admin, action, name.clone()).await?;
     Ok(see_other(&format!(
-        "/settings/modules?done={done}#module-{name}"
+        "/settings/modules?done={action}#module-{name}"
     )))
 }
 
