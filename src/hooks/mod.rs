@@ -257,8 +257,18 @@ impl Registry {
         Ok(())
     }
 
-    /// Sets one setting of a module, checked against the manifest's type.
-    pub fn set_setting(&self, name: &str, key: &str, value: &Value) -> Result<(), String> {
+    /// The manifest of any module found, loaded or not (`None` when it was unreadable).
+    pub fn manifest(&self, name: &str) -> Option<&Manifest> {
+        self.modules
+            .iter()
+            .find(|m| m.name == name)
+            .and_then(|m| m.manifest.as_ref())
+    }
+
+    /// Checks one setting value against the manifest's type without storing it, and
+    /// returns it converted to that type; the error is what [`Registry::set_setting`]
+    /// would answer.
+    pub fn check_setting(&self, name: &str, key: &str, value: &Value) -> Result<Value, String> {
         let module = self
             .module(name)
             .ok_or_else(|| format!("no loaded module {name}"))?;
@@ -267,9 +277,16 @@ impl Registry {
             .as_ref()
             .and_then(|m| m.settings.get(key))
             .ok_or_else(|| format!("module {name} has no setting {key}"))?;
-        let value = spec
-            .coerce(value)
-            .ok_or_else(|| format!("{value} is not a valid {:?} for {key}", spec.kind))?;
+        spec.coerce(value)
+            .ok_or_else(|| format!("{value} is not a valid {:?} for {key}", spec.kind))
+    }
+
+    /// Sets one setting of a module, checked against the manifest's type.
+    pub fn set_setting(&self, name: &str, key: &str, value: &Value) -> Result<(), String> {
+        let value = self.check_setting(name, key, value)?;
+        let module = self
+            .module(name)
+            .ok_or_else(|| format!("no loaded module {name}"))?;
         let mut admin = self.admin_settings(name);
         admin.insert(key.into(), value.clone());
         let text = Value::Object(admin).to_string();

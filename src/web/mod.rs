@@ -10,6 +10,7 @@ mod home;
 mod ingest_log;
 mod mailboxes;
 mod modules;
+mod modules_admin;
 pub mod page;
 pub mod profile;
 pub mod session;
@@ -90,7 +91,20 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .route("/api/me", web::get().to(api::me))
             .route("/api/mailboxes", web::get().to(api::mailboxes))
             .route("/api/mailboxes/{id}", web::get().to(api::mailbox))
-            // Modules (issue 7).
+            // Modules (issue 7): the admin page, then module routes.
+            .route("/settings/modules", web::get().to(modules_admin::list))
+            .route(
+                "/settings/modules/{name}/activate",
+                web::post().to(modules_admin::activate),
+            )
+            .route(
+                "/settings/modules/{name}/deactivate",
+                web::post().to(modules_admin::deactivate),
+            )
+            .route(
+                "/settings/modules/{name}/settings",
+                web::post().to(modules_admin::save_settings),
+            )
             .route(
                 "/m/{module}/{tail:.*}",
                 web::route().to(modules::module_route),

@@ -339,6 +339,34 @@ fn every_route_answers_each_role_as_it_should() {
             &format!("{user_t}/delete"),
             [303, 403, 403, 303],
         ),
+        // Settings → Modules; no module is installed here, so an admin's POST finds none.
+        row(
+            "GET",
+            "/settings/modules",
+            "/settings/modules",
+            [303, 403, 403, 200],
+        ),
+        row(
+            "POST",
+            "/settings/modules/{name}/activate",
+            "/settings/modules/nonexistent/activate",
+            [303, 403, 403, 404],
+        ),
+        row(
+            "POST",
+            "/settings/modules/{name}/deactivate",
+            "/settings/modules/nonexistent/deactivate",
+            [303, 403, 403, 404],
+        ),
+        Row {
+            form: vec![("max_attempts", "3")],
+            ..row(
+                "POST",
+                "/settings/modules/{name}/settings",
+                "/settings/modules/nonexistent/settings",
+                [303, 403, 403, 404],
+            )
+        },
         // A module route (any method); with no module installed every path is unknown.
         row(
             "ROUTE",

@@ -11,6 +11,7 @@ mod inbound;
 mod installer;
 mod mail_admin;
 mod modules;
+mod modules_admin;
 mod outbound;
 mod permissions;
 mod schema_parity;

@@ -72,7 +72,7 @@ pub(crate) fn install(data: &Path, name: &str, crate_lib: &str, manifest: &str) 
     std::fs::copy(module_libraries().join(&file), dir.join(&file)).expect("copy library");
 }
 
-fn install_all(data: &Path) {
+pub(crate) fn install_all(data: &Path) {
     install(
         data,
         "webhooks",

@@ -67,6 +67,9 @@ pub enum SettingType {
     Integer,
     /// On or off.
     Bool,
+    /// One line of text the admin page never shows again (a password, a token); an
+    /// empty field in the form keeps the stored value.
+    Secret,
 }
 
 /// One declared setting.
@@ -195,7 +198,9 @@ impl SettingSpec {
     /// `value` converted to this setting's type (form fields arrive as text), or `None`.
     pub fn coerce(&self, value: &Value) -> Option<Value> {
         match (self.kind, value) {
-            (SettingType::String | SettingType::Text, Value::String(_)) => Some(value.clone()),
+            (SettingType::String | SettingType::Text | SettingType::Secret, Value::String(_)) => {
+                Some(value.clone())
+            }
             (SettingType::Integer, Value::Number(n)) if n.is_i64() => Some(value.clone()),
             (SettingType::Integer, Value::String(s)) => {
                 s.trim().parse::<i64>().ok().map(Value::from)
