@@ -122,7 +122,7 @@ fn lease_end(now: NaiveDateTime) -> NaiveDateTime {
 }
 
 /// Moves the cursor past event `id` and renews the lease, so a long batch keeps it.
-fn advance(conn: &mut AnyConnection, consumer: &str, worker: &str, id: i64) -> QueryResult<()> {
+pub fn advance(conn: &mut AnyConnection, consumer: &str, worker: &str, id: i64) -> QueryResult<()> {
     let now = db::now();
     diesel::update(
         event_cursors::table
@@ -153,7 +153,8 @@ pub fn release(conn: &mut AnyConnection, consumer: &str, worker: &str) -> QueryR
     .map(|_| ())
 }
 
-type EventRow = (
+/// An `events` row: id, kind, mailbox, conversation, thread, user, payload, time.
+pub type EventRow = (
     i64,
     String,
     Option<i64>,
@@ -163,6 +164,26 @@ type EventRow = (
     String,
     NaiveDateTime,
 );
+
+/// The next events after `last` (at most one batch), oldest first: what a consumer whose
+/// cursor is at `last` is to be given.
+pub fn pending(conn: &mut AnyConnection, last: i64) -> QueryResult<Vec<EventRow>> {
+    events::table
+        .filter(events::id.gt(last))
+        .order(events::id.asc())
+        .limit(BATCH)
+        .select((
+            events::id,
+            events::kind,
+            events::mailbox_id,
+            events::conversation_id,
+            events::thread_id,
+            events::user_id,
+            events::payload,
+            events::created_at,
+        ))
+        .load(conn)
+}
 
 /// The payload of an action hook: the event's columns and its own details under `data`.
 pub fn action_payload(row: &EventRow, hook: &str) -> Value {
@@ -219,21 +240,7 @@ fn deliver_to(
     worker: &str,
     last: i64,
 ) -> Result<usize, DbError> {
-    let rows: Vec<EventRow> = events::table
-        .filter(events::id.gt(last))
-        .order(events::id.asc())
-        .limit(BATCH)
-        .select((
-            events::id,
-            events::kind,
-            events::mailbox_id,
-            events::conversation_id,
-            events::thread_id,
-            events::user_id,
-            events::payload,
-            events::created_at,
-        ))
-        .load(conn)?;
+    let rows = pending(conn, last)?;
     let mut calls = 0;
     for row in &rows {
         if let Some(hook) = hook_for_event(&row.1).filter(|h| module.handles(h)) {

@@ -11,6 +11,7 @@ mod inbound;
 mod installer;
 mod mail_admin;
 mod modules;
+mod notifications;
 mod outbound;
 mod permissions;
 mod schema_parity;
