@@ -121,12 +121,25 @@ impl Notifier {
         let body = match thread_id {
             Some(t) => threads::table
                 .find(*t)
-                .select((threads::body_text, threads::created_by_user_id))
-                .first::<(String, Option<i64>)>(conn)
+                .select((
+                    threads::body_text,
+                    threads::created_by_user_id,
+                    threads::from_name,
+                    threads::from_email,
+                ))
+                .first::<(String, Option<i64>, String, String)>(conn)
                 .optional()?,
             None => None,
         };
-        let (text, author) = body.unwrap_or_default();
+        let (text, author, from_name, from_email) = body.unwrap_or_default();
+        // Who wrote the message or note: the agent's name, else the sender's.
+        let writer = match author {
+            Some(id) => crate::models::user::find(conn, id)?
+                .map(|u| u.full_name())
+                .unwrap_or_default(),
+            None if from_name.trim().is_empty() => from_email,
+            None => format!("{} <{from_email}>", from_name.trim()),
+        };
         let mut targets: Vec<(User, Kind)> = Vec::new();
         match kind.as_str() {
             "conversation_created" => {
@@ -190,7 +203,8 @@ impl Notifier {
                     .unwrap_or_default(),
                 None => String::new(),
             },
-            _ => text,
+            _ if writer.is_empty() => text,
+            _ => format!("{writer}: {text}"),
         };
         let summary = excerpt(&summary);
         let now = db::now();

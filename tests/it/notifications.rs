@@ -97,6 +97,53 @@ fn header(raw: &[u8], name: &str) -> String {
         .to_string()
 }
 
+/// Compares a notification mail (date and ids redacted) with
+/// tests/fixtures/outgoing/NAME.eml; `POSTDESK_BLESS=1` writes it.
+fn snapshot(name: &str, raw: &[u8]) {
+    let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
+    let mut ids: Vec<String> = Vec::new();
+    let mut got = String::new();
+    for line in text.lines() {
+        let mut line = if line.starts_with("Date: ") {
+            "Date: <date>".to_string()
+        } else {
+            line.to_string()
+        };
+        let mut from = 0;
+        while let Some(start) = line[from..].find("<pdn.").map(|i| from + i) {
+            let end = line[start..]
+                .find('>')
+                .map_or(line.len(), |e| start + e + 1);
+            let id = line[start..end].to_string();
+            let n = match ids.iter().position(|i| *i == id) {
+                Some(n) => n + 1,
+                None => {
+                    ids.push(id);
+                    ids.len()
+                }
+            };
+            let label = format!("<ID{n}>");
+            line.replace_range(start..end, &label);
+            from = start + label.len();
+        }
+        got.push_str(&line);
+        got.push('\n');
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("tests/fixtures/outgoing/{name}.eml"));
+    if std::env::var("POSTDESK_BLESS").is_ok() {
+        std::fs::write(&path, &got).expect("write snapshot");
+        return;
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        got,
+        want,
+        "snapshot differs from {}; run with POSTDESK_BLESS=1 after checking",
+        path.display()
+    );
+}
+
 #[test]
 fn fetched_mail_notifies_users_with_access_as_they_chose() {
     for backend in [Backend::Sqlite, Backend::Mysql] {
@@ -452,6 +499,7 @@ fn notification_mail_is_grouped_per_conversation_and_retried() {
         body.contains("http://postdesk.test/notifications"),
         "{body}"
     );
+    snapshot("notification", &mails[1]);
     // Nothing pending is left, and nothing is sent twice.
     assert_eq!(n.send_due().expect("idle"), 0);
     assert_eq!(smtp.messages().len(), 2);
