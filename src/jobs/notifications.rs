@@ -24,7 +24,8 @@
 //! the outbox is for customer mail, tied to a thread of a conversation. The row itself is
 //! the durable job: claimed with a lease, its Message-ID fixed before the first attempt,
 //! retried with back-off on temporary failures, given up on a 5xx or after
-//! [`MAX_ATTEMPTS`]. Each mail has its own signed Message-ID (`pdn.<id>…`) and refers in
+//! [`MAX_ATTEMPTS`] (or at once while no system mail is configured: the in-app
+//! notification stays). Each mail has its own signed Message-ID (`pdn.<id>…`) and refers in
 //! `In-Reply-To`/`References` to one stable id per conversation (`pdn.c<id>…`), and its
 //! subject is `[#number] subject`, so the agent's mail client groups them per
 //! conversation.
@@ -54,6 +55,8 @@ pub const CONSUMER: &str = "notifications";
 pub const MAX_ATTEMPTS: i32 = 12;
 /// How long a claimed mail stays ours.
 const MAIL_LEASE: Duration = Duration::from_secs(120);
+/// The error stored on mail that could not be sent because there is no system mail.
+pub const NOT_CONFIGURED: &str = "system mail (Settings → Mail) is not configured";
 /// Longest excerpt kept.
 const SUMMARY_CHARS: usize = 300;
 
@@ -247,6 +250,25 @@ impl Notifier {
             return Ok(0);
         }
         let settings = system_settings::load_smtp(conn)?;
+        if !settings.is_configured() {
+            // No system mail: nothing to retry until an admin sets it up; the in-app
+            // notification stays.
+            tracing::info!(
+                count = due.len(),
+                "notification mail skipped: system mail is not configured"
+            );
+            for n in &due {
+                notification::finish_mail(
+                    conn,
+                    n.id,
+                    notification::EMAIL_FAILED,
+                    n.email_attempts,
+                    None,
+                    NOT_CONFIGURED,
+                )?;
+            }
+            return Ok(0);
+        }
         let mut sent = 0;
         for n in due {
             let attempts = n.email_attempts + 1;
@@ -296,12 +318,6 @@ impl Notifier {
         let fail =
             |permanent: bool, message: String| system_mail::SendFailure { permanent, message };
         let db_fail = |e: diesel::result::Error| fail(false, format!("database: {e}"));
-        if !settings.is_configured() {
-            return Err(fail(
-                false,
-                "system mail (Settings → Mail) is not configured".into(),
-            ));
-        }
         let user = crate::models::user::find(conn, n.user_id)
             .map_err(db_fail)?
             .filter(User::is_active)

@@ -679,6 +679,22 @@ fn the_running_app_lists_notifications_saves_preferences_and_survives_a_restart(
     let rows = of_user(&mut conn, agent);
     assert_eq!(rows[1].0, "assigned_to_me");
     assert!(!rows[1].1, "not shown in the app");
+    // No system mail is configured in this app: the mail is given up at once, not retried.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, error): (i16, String) = notifications::table
+            .filter(notifications::user_id.eq(agent))
+            .order(notifications::id.desc())
+            .select((notifications::email_status, notifications::email_error))
+            .first(&mut conn)
+            .expect("row");
+        if status == notification::EMAIL_FAILED {
+            assert_eq!(error, postdesk::jobs::notifications::NOT_CONFIGURED);
+            break;
+        }
+        assert!(Instant::now() < deadline, "mail still {status}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let client = app.client();
     client.login("agent@example.com", "blue-harbour-17");
     assert!(
