@@ -77,6 +77,24 @@ pub fn ensure_cursor(conn: &mut AnyConnection, consumer: &str) -> QueryResult<()
     }
 }
 
+/// Whether events after `consumer`'s cursor exist (or it has no cursor yet). Read-only,
+/// so an idle consumer can check every second without taking SQLite's write lock.
+pub fn has_pending(conn: &mut AnyConnection, consumer: &str) -> QueryResult<bool> {
+    let last: Option<i64> = event_cursors::table
+        .filter(event_cursors::consumer.eq(consumer))
+        .select(event_cursors::last_event_id)
+        .first(conn)
+        .optional()?;
+    let Some(last) = last else {
+        return Ok(true);
+    };
+    let newer: i64 = events::table
+        .filter(events::id.gt(last))
+        .count()
+        .get_result(conn)?;
+    Ok(newer > 0)
+}
+
 /// Claims `consumer`'s cursor for `worker` and returns the last delivered id, or `None`
 /// when another worker holds a live lease.
 pub fn claim(conn: &mut AnyConnection, consumer: &str, worker: &str) -> QueryResult<Option<i64>> {

@@ -85,6 +85,10 @@ impl Notifier {
     pub fn deliver_round(&self) -> Result<usize, DbError> {
         let mut conn = self.pool.get()?;
         let conn = &mut *conn;
+        // Idle rounds only read: no lease is taken while there is nothing to deliver.
+        if !events::has_pending(conn, CONSUMER)? {
+            return Ok(0);
+        }
         events::ensure_cursor(conn, CONSUMER)?;
         let Some(last) = events::claim(conn, CONSUMER, &self.worker)? else {
             return Ok(0);
