@@ -1,5 +1,6 @@
 //! Postdesk's own mail to agents (password reset, invitation), sent at once through the
 //! system SMTP settings an admin keeps in Settings. Customer mail goes through the outbox.
+//! Agent notification mail goes through here too (see `jobs::notifications`).
 
 use lettre::message::Mailbox as Address;
 use lettre::message::header::ContentType;
@@ -22,27 +23,51 @@ pub struct SystemMail {
 /// Sends `mail` (blocking: call it from `web::block`). The error names the server and the
 /// SMTP answer.
 pub fn send(settings: &SmtpSettings, mail: &SystemMail) -> Result<(), String> {
-    let from: Address = if settings.from_name.is_empty() {
-        settings.from_email.parse()
-    } else {
-        format!("{} <{}>", settings.from_name, settings.from_email).parse()
-    }
-    .map_err(|e| format!("bad sender address {:?}: {e}", settings.from_email))?;
     let to: Address = mail
         .to
         .parse()
         .map_err(|e| format!("bad recipient address {:?}: {e}", mail.to))?;
     let message = Message::builder()
-        .from(from)
+        .from(sender(settings)?)
         .to(to)
         .subject(&mail.subject)
         .header(ContentType::TEXT_PLAIN)
         .body(mail.body.clone())
         .map_err(|e| format!("cannot build the message: {e}"))?;
+    send_message(settings, &message).map_err(|f| f.message)
+}
+
+/// The From address of system mail.
+pub fn sender(settings: &SmtpSettings) -> Result<Address, String> {
+    if settings.from_name.is_empty() {
+        settings.from_email.parse()
+    } else {
+        format!("{} <{}>", settings.from_name, settings.from_email).parse()
+    }
+    .map_err(|e| format!("bad sender address {:?}: {e}", settings.from_email))
+}
+
+/// Why a message was not sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendFailure {
+    /// The server refused for good (5xx); retrying will not help.
+    pub permanent: bool,
+    /// What happened, naming the server.
+    pub message: String,
+}
+
+/// Sends a built message through the system SMTP settings (blocking).
+pub fn send_message(settings: &SmtpSettings, message: &Message) -> Result<(), SendFailure> {
+    let temporary = |message: String| SendFailure {
+        permanent: false,
+        message,
+    };
     let host = settings.host.as_str();
     let builder = SmtpTransport::builder_dangerous(host).port(settings.port);
-    let tls =
-        || TlsParameters::new(host.to_string()).map_err(|e| format!("TLS setup for {host}: {e}"));
+    let tls = || {
+        TlsParameters::new(host.to_string())
+            .map_err(|e| temporary(format!("TLS setup for {host}: {e}")))
+    };
     let builder = match settings.security {
         SmtpSecurity::None => builder,
         SmtpSecurity::Starttls => builder.tls(Tls::Required(tls()?)),
@@ -59,7 +84,10 @@ pub fn send(settings: &SmtpSettings, mail: &SystemMail) -> Result<(), String> {
     builder
         .timeout(Some(std::time::Duration::from_secs(20)))
         .build()
-        .send(&message)
+        .send(message)
         .map(|_| ())
-        .map_err(|e| format!("SMTP server {host}:{} refused the mail: {e}", settings.port))
+        .map_err(|e| SendFailure {
+            permanent: e.is_permanent(),
+            message: format!("SMTP server {host}:{} refused the mail: {e}", settings.port),
+        })
 }

@@ -386,6 +386,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notification_prefs (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        email -> Bool,
+        in_app -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        event_id -> BigInt,
+        conversation_id -> Nullable<BigInt>,
+        kind -> Text,
+        summary -> Text,
+        in_app -> Bool,
+        read_at -> Nullable<Timestamp>,
+        email_status -> SmallInt,
+        email_attempts -> Integer,
+        email_next_at -> Nullable<Timestamp>,
+        email_error -> Text,
+        message_id -> Text,
+        locked_by -> Nullable<Text>,
+        locked_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(user_tokens -> users (user_id));
 diesel::joinable!(activity_log -> users (user_id));
@@ -415,6 +447,9 @@ diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(inbound_messages -> mailboxes (mailbox_id));
 diesel::joinable!(inbound_messages -> threads (thread_id));
 diesel::joinable!(ingest_failures -> mailboxes (mailbox_id));
+diesel::joinable!(notification_prefs -> users (user_id));
+diesel::joinable!(notifications -> users (user_id));
+diesel::joinable!(notifications -> conversations (conversation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -443,4 +478,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     module_state,
     module_storage,
     event_cursors,
+    notification_prefs,
+    notifications,
 );

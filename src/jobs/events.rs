@@ -77,6 +77,24 @@ pub fn ensure_cursor(conn: &mut AnyConnection, consumer: &str) -> QueryResult<()
     }
 }
 
+/// Whether events after `consumer`'s cursor exist (or it has no cursor yet). Read-only,
+/// so an idle consumer can check every second without taking SQLite's write lock.
+pub fn has_pending(conn: &mut AnyConnection, consumer: &str) -> QueryResult<bool> {
+    let last: Option<i64> = event_cursors::table
+        .filter(event_cursors::consumer.eq(consumer))
+        .select(event_cursors::last_event_id)
+        .first(conn)
+        .optional()?;
+    let Some(last) = last else {
+        return Ok(true);
+    };
+    let newer: i64 = events::table
+        .filter(events::id.gt(last))
+        .count()
+        .get_result(conn)?;
+    Ok(newer > 0)
+}
+
 /// Claims `consumer`'s cursor for `worker` and returns the last delivered id, or `None`
 /// when another worker holds a live lease.
 pub fn claim(conn: &mut AnyConnection, consumer: &str, worker: &str) -> QueryResult<Option<i64>> {
@@ -122,7 +140,7 @@ fn lease_end(now: NaiveDateTime) -> NaiveDateTime {
 }
 
 /// Moves the cursor past event `id` and renews the lease, so a long batch keeps it.
-fn advance(conn: &mut AnyConnection, consumer: &str, worker: &str, id: i64) -> QueryResult<()> {
+pub fn advance(conn: &mut AnyConnection, consumer: &str, worker: &str, id: i64) -> QueryResult<()> {
     let now = db::now();
     diesel::update(
         event_cursors::table
@@ -153,7 +171,8 @@ pub fn release(conn: &mut AnyConnection, consumer: &str, worker: &str) -> QueryR
     .map(|_| ())
 }
 
-type EventRow = (
+/// An `events` row: id, kind, mailbox, conversation, thread, user, payload, time.
+pub type EventRow = (
     i64,
     String,
     Option<i64>,
@@ -163,6 +182,26 @@ type EventRow = (
     String,
     NaiveDateTime,
 );
+
+/// The next events after `last` (at most one batch), oldest first: what a consumer whose
+/// cursor is at `last` is to be given.
+pub fn pending(conn: &mut AnyConnection, last: i64) -> QueryResult<Vec<EventRow>> {
+    events::table
+        .filter(events::id.gt(last))
+        .order(events::id.asc())
+        .limit(BATCH)
+        .select((
+            events::id,
+            events::kind,
+            events::mailbox_id,
+            events::conversation_id,
+            events::thread_id,
+            events::user_id,
+            events::payload,
+            events::created_at,
+        ))
+        .load(conn)
+}
 
 /// The payload of an action hook: the event's columns and its own details under `data`.
 pub fn action_payload(row: &EventRow, hook: &str) -> Value {
@@ -219,21 +258,7 @@ fn deliver_to(
     worker: &str,
     last: i64,
 ) -> Result<usize, DbError> {
-    let rows: Vec<EventRow> = events::table
-        .filter(events::id.gt(last))
-        .order(events::id.asc())
-        .limit(BATCH)
-        .select((
-            events::id,
-            events::kind,
-            events::mailbox_id,
-            events::conversation_id,
-            events::thread_id,
-            events::user_id,
-            events::payload,
-            events::created_at,
-        ))
-        .load(conn)?;
+    let rows = pending(conn, last)?;
     let mut calls = 0;
     for row in &rows {
         if let Some(hook) = hook_for_event(&row.1).filter(|h| module.handles(h)) {

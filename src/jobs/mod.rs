@@ -3,6 +3,7 @@
 pub mod events;
 pub mod fetch;
 pub mod idle;
+pub mod notifications;
 pub mod outbox;
 
 /// Starts the background workers `serve` runs, as the configuration asks.
@@ -24,13 +25,19 @@ pub fn start_background(state: &crate::AppState) -> Result<(), crate::StartError
     if config.outbox.workers > 0 {
         let sender = outbox::Sender {
             pool: state.pool.clone(),
-            secrets,
+            secrets: secrets.clone(),
             files,
             worker: crate::lease::worker_name(),
             hooks: Some(state.hooks.clone()),
         };
         outbox::spawn(sender, config.outbox.workers)?;
     }
+    notifications::spawn(notifications::Notifier {
+        pool: state.pool.clone(),
+        secrets,
+        worker: crate::lease::worker_name(),
+        app_url: config.app_url.clone(),
+    })?;
     events::spawn(
         state.hooks.clone(),
         state.pool.clone(),

@@ -27,6 +27,8 @@ pub enum EventKind {
     NoteAdded,
     /// An outgoing message was accepted by the server.
     MailSent,
+    /// A conversation's assignee changed (payload: `assignee`, `previous`).
+    Assigned,
 }
 
 impl EventKind {
@@ -42,6 +44,7 @@ impl EventKind {
             EventKind::AgentReplied => "agent_replied",
             EventKind::NoteAdded => "note_added",
             EventKind::MailSent => "mail_sent",
+            EventKind::Assigned => "assigned",
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod ingest_failure;
 pub mod mailbox;
 pub mod mailbox_user;
 pub mod message_id;
+pub mod notification;
 pub mod outbox;
 pub mod send_log;
 pub mod session;

@@ -11,6 +11,7 @@ mod ingest_log;
 mod mailboxes;
 mod modules;
 mod modules_admin;
+mod notifications;
 pub mod page;
 pub mod profile;
 pub mod session;
@@ -53,6 +54,20 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .route(
                 "/profile/password",
                 web::post().to(profile::change_password),
+            )
+            // Agent notifications (issue 5).
+            .route(
+                "/profile/notifications",
+                web::post().to(notifications::save_prefs),
+            )
+            .route("/notifications", web::get().to(notifications::list))
+            .route(
+                "/notifications/read",
+                web::post().to(notifications::mark_all_read),
+            )
+            .route(
+                "/notifications/{id}/read",
+                web::post().to(notifications::mark_read),
             )
             .route("/users", web::get().to(users::list))
             .route("/users/invite", web::post().to(users::invite))

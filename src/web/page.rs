@@ -18,6 +18,7 @@ struct Me {
     email: String,
     initials: String,
     is_admin: bool,
+    unread_notifications: i64,
 }
 
 /// The language for a page: the user's own, else the browser's.
@@ -66,6 +67,7 @@ pub fn render_status(
                 email: u.user.email.clone(),
                 initials: u.user.initials(),
                 is_admin: u.user.is_admin(),
+                unread_notifications: u.unread_notifications,
             },
         );
     }

@@ -73,15 +73,21 @@ pub fn known_timezone(tz: &str) -> &'static str {
         .unwrap_or("UTC")
 }
 
-fn profile_page(
+async fn profile_page(
     state: &AppState,
     req: &HttpRequest,
     me: &CurrentUser,
     error: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
+    let id = me.user.id;
+    let prefs = crate::db::run(&state.pool, move |c| {
+        Ok(crate::models::notification::prefs(c, id)?)
+    })
+    .await?;
     let mut ctx = tera::Context::new();
     ctx.insert("user", &me.user);
+    ctx.insert("notify_prefs", &prefs);
     ctx.insert("timezones", TIMEZONES);
     ctx.insert("error", &error);
     render_status(state, req, Some(me), "account/profile.html", ctx, status)
@@ -93,7 +99,7 @@ pub async fn page(
     req: HttpRequest,
     me: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    profile_page(&state, &req, &me, None, StatusCode::OK)
+    profile_page(&state, &req, &me, None, StatusCode::OK).await
 }
 
 /// The profile form.
@@ -118,7 +124,7 @@ pub async fn save(
     let email = form.email.trim().to_lowercase();
     if form.first_name.trim().is_empty() || !looks_like_email(&email) {
         let e = i18n::t(lang, "profile_invalid");
-        return profile_page(&state, &req, &me, Some(e), StatusCode::UNPROCESSABLE_ENTITY);
+        return profile_page(&state, &req, &me, Some(e), StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let changes = user::ProfileChanges {
         first_name: form.first_name.trim().to_string(),
@@ -153,7 +159,7 @@ pub async fn save(
     .await?;
     if taken {
         let e = i18n::t(lang, "email_taken");
-        return profile_page(&state, &req, &me, Some(e), StatusCode::CONFLICT);
+        return profile_page(&state, &req, &me, Some(e), StatusCode::CONFLICT).await;
     }
     Ok(see_other("/profile?done=saved"))
 }
@@ -188,7 +194,7 @@ pub async fn change_password(
     };
     if let Some(key) = problem {
         let e = i18n::t(lang, key);
-        return profile_page(&state, &req, &me, Some(e), StatusCode::UNPROCESSABLE_ENTITY);
+        return profile_page(&state, &req, &me, Some(e), StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let hash = password::hash(&form.new_password).map_err(AppError::Internal)?;
     let ip = client_ip(&req);

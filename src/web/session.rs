@@ -29,6 +29,8 @@ pub struct CurrentUser {
     pub user: User,
     /// The session.
     pub session: Session,
+    /// Unread in-app notifications (for the top bar).
+    pub unread_notifications: i64,
 }
 
 /// A logged-in administrator.
@@ -56,10 +58,18 @@ async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
             let state = state_of(req)?;
             let value = cookie.value().to_string();
             crate::db::run(&state.pool, move |conn| {
-                Ok(session::find_live(conn, &value, crate::db::now())?)
+                let Some((session, user)) = session::find_live(conn, &value, crate::db::now())?
+                else {
+                    return Ok(None);
+                };
+                let unread = crate::models::notification::unread_count(conn, user.id)?;
+                Ok(Some(CurrentUser {
+                    user,
+                    session,
+                    unread_notifications: unread,
+                }))
             })
             .await?
-            .map(|(session, user)| CurrentUser { user, session })
         }
     };
     req.extensions_mut().insert(found.clone());

@@ -367,6 +367,31 @@ fn every_route_answers_each_role_as_it_should() {
                 [303, 403, 403, 404],
             )
         },
+        // Agent notifications: each user sees and changes only their own.
+        row(
+            "GET",
+            "/notifications",
+            "/notifications",
+            [303, 200, 200, 200],
+        ),
+        row(
+            "POST",
+            "/notifications/read",
+            "/notifications/read",
+            [303, 303, 303, 303],
+        ),
+        row(
+            "POST",
+            "/notifications/{id}/read",
+            "/notifications/999999/read",
+            [303, 404, 404, 404],
+        ),
+        row(
+            "POST",
+            "/profile/notifications",
+            "/profile/notifications",
+            [303, 303, 303, 303],
+        ),
         // A module route (any method); with no module installed every path is unknown.
         row(
             "ROUTE",

@@ -12,6 +12,7 @@ mod installer;
 mod mail_admin;
 mod modules;
 mod modules_admin;
+mod notifications;
 mod outbound;
 mod permissions;
 mod schema_parity;

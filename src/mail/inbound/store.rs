@@ -516,7 +516,14 @@ fn record_events(conn: &mut AnyConnection, e: &EventsFor) -> QueryResult<()> {
     } else {
         EventKind::CustomerReplied
     };
+    // The assignee when the mail came in: notifications tell "mine", "unassigned" or
+    // "someone else's" by it, however late they are delivered.
+    let assignee: Option<i64> = conversations::table
+        .find(e.conversation_id)
+        .select(conversations::user_id)
+        .first(conn)?;
     let payload = serde_json::json!({
+        "assignee": assignee,
         "customer_id": e.customer_id,
         "auto_reply": e.class.auto_reply,
         "bounce": e.class.bounce,

@@ -1,0 +1,3 @@
+DELETE FROM event_cursors WHERE consumer = 'notifications';
+DROP TABLE notifications;
+DROP TABLE notification_prefs;
