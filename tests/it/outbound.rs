@@ -54,6 +54,16 @@ fn agent(conn: &mut AnyConnection) -> i64 {
     .expect("agent")
 }
 
+/// A customer's message fetched into a new conversation, and an agent to answer it:
+/// `(conversation, agent)`.
+fn customer_wrote(env: &Env, from: &str, subject: &str, id: &str, body: &str) -> (i64, i64) {
+    env.account
+        .append("INBOX", &[message(from, subject, id, None, body)]);
+    env.fetch();
+    let mut conn = env.conn();
+    (conversation_of(&mut conn, id), agent(&mut conn))
+}
+
 fn sender(env: &Env) -> Sender {
     Sender {
         pool: env.pool.clone(),
@@ -215,20 +225,14 @@ fn undo_within_the_window_sends_nothing() {
     let env = Env::new(Backend::Sqlite);
     let smtp = SmtpCapture::start();
     use_smtp(&env, smtp.port);
-    env.account.append(
-        "INBOX",
-        &[message(
-            "anna@customer.test",
-            "Undo me",
-            "u1@customer.test",
-            None,
-            "x",
-        )],
+    let (conv, agent_id) = customer_wrote(
+        &env,
+        "anna@customer.test",
+        "Undo me",
+        "u1@customer.test",
+        "x",
     );
-    env.fetch();
     let mut conn = env.conn();
-    let conv = conversation_of(&mut conn, "u1@customer.test");
-    let agent_id = agent(&mut conn);
     let files = FileStore::new(env.data.path());
     let input = ReplyInput {
         conversation_id: conv,
@@ -282,20 +286,9 @@ fn a_server_that_is_down_gets_the_same_message_once_it_is_up() {
         .expect("port")
         .port();
     use_smtp(&env, port);
-    env.account.append(
-        "INBOX",
-        &[message(
-            "anna@customer.test",
-            "Down",
-            "d1@customer.test",
-            None,
-            "x",
-        )],
-    );
-    env.fetch();
+    let (conv, agent_id) =
+        customer_wrote(&env, "anna@customer.test", "Down", "d1@customer.test", "x");
     let mut conn = env.conn();
-    let conv = conversation_of(&mut conn, "d1@customer.test");
-    let agent_id = agent(&mut conn);
     let files = FileStore::new(env.data.path());
     let saved = reply::reply(
         &mut conn,
@@ -361,20 +354,14 @@ fn a_permanent_refusal_fails_visibly_and_can_be_retried() {
     let env = Env::new(Backend::Sqlite);
     let smtp = SmtpCapture::start();
     use_smtp(&env, smtp.port);
-    env.account.append(
-        "INBOX",
-        &[message(
-            "reject-me@customer.test",
-            "Bad address",
-            "p1@customer.test",
-            None,
-            "x",
-        )],
+    let (conv, agent_id) = customer_wrote(
+        &env,
+        "reject-me@customer.test",
+        "Bad address",
+        "p1@customer.test",
+        "x",
     );
-    env.fetch();
     let mut conn = env.conn();
-    let conv = conversation_of(&mut conn, "p1@customer.test");
-    let agent_id = agent(&mut conn);
     let files = FileStore::new(env.data.path());
     let saved = reply::reply(
         &mut conn,
@@ -414,20 +401,9 @@ fn a_crash_between_claim_and_send_sends_exactly_once() {
     let env = Env::new(Backend::Sqlite);
     let smtp = SmtpCapture::start();
     use_smtp(&env, smtp.port);
-    env.account.append(
-        "INBOX",
-        &[message(
-            "anna@customer.test",
-            "Crash",
-            "c1@customer.test",
-            None,
-            "x",
-        )],
-    );
-    env.fetch();
+    let (conv, agent_id) =
+        customer_wrote(&env, "anna@customer.test", "Crash", "c1@customer.test", "x");
     let mut conn = env.conn();
-    let conv = conversation_of(&mut conn, "c1@customer.test");
-    let agent_id = agent(&mut conn);
     let files = FileStore::new(env.data.path());
     reply::reply(
         &mut conn,
@@ -839,20 +815,14 @@ fn module_filters_change_the_reply_that_is_sent() {
         postdesk::hooks::HookOptions::default(),
     )
     .expect("modules load");
-    env.account.append(
-        "INBOX",
-        &[message(
-            "anna@customer.test",
-            "Rate us",
-            "rate1@customer.test",
-            None,
-            "x",
-        )],
+    let (conv, agent_id) = customer_wrote(
+        &env,
+        "anna@customer.test",
+        "Rate us",
+        "rate1@customer.test",
+        "x",
     );
-    env.fetch();
     let mut conn = env.conn();
-    let conv = conversation_of(&mut conn, "rate1@customer.test");
-    let agent_id = agent(&mut conn);
     let files = FileStore::new(env.data.path());
     let c = SendContext {
         secrets: &env.secrets,
@@ -917,20 +887,14 @@ fn a_module_can_veto_the_status_a_reply_would_set() {
             &serde_json::json!(r#"{"allow":false,"reason":"frozen"}"#),
         )
         .expect("answer");
-    env.account.append(
-        "INBOX",
-        &[message(
-            "anna@customer.test",
-            "Keep open",
-            "veto1@customer.test",
-            None,
-            "x",
-        )],
+    let (conv, agent_id) = customer_wrote(
+        &env,
+        "anna@customer.test",
+        "Keep open",
+        "veto1@customer.test",
+        "x",
     );
-    env.fetch();
     let mut conn = env.conn();
-    let conv = conversation_of(&mut conn, "veto1@customer.test");
-    let agent_id = agent(&mut conn);
     let files = FileStore::new(env.data.path());
     let input = ReplyInput {
         conversation_id: conv,
