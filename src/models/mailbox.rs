@@ -53,6 +53,8 @@ pub struct InboundSettings {
     pub fetch_interval_secs: i32,
     /// Whether a `[#number]` subject token may thread a message.
     pub subject_token_threading: bool,
+    /// Whether new conversations get the auto-reply.
+    pub auto_reply_enabled: bool,
 }
 
 impl InboundSettings {

@@ -102,12 +102,10 @@ pub fn add(conn: &mut AnyConnection, new: &NewThread<'_>) -> QueryResult<i64> {
             Some(ThreadType::Customer | ThreadType::Message)
         );
         let conv = conversations::table.find(new.conversation_id);
-        diesel::update(conv)
-            .set((
-                conversations::threads_count.eq(conversations::threads_count + 1),
-                conversations::updated_at.eq(new.created_at),
-            ))
-            .execute(c)?;
+        let counted = (
+            conversations::threads_count.eq(conversations::threads_count + 1),
+            conversations::updated_at.eq(new.created_at),
+        );
         if is_message {
             let preview: String = new
                 .body_text
@@ -124,11 +122,14 @@ pub fn add(conn: &mut AnyConnection, new: &NewThread<'_>) -> QueryResult<i64> {
             };
             diesel::update(conv)
                 .set((
+                    counted,
                     conversations::preview.eq(preview),
                     conversations::last_reply_at.eq(new.created_at),
                     conversations::last_reply_from.eq(from),
                 ))
                 .execute(c)?;
+        } else {
+            diesel::update(conv).set(counted).execute(c)?;
         }
         Ok(id)
     })

@@ -158,12 +158,17 @@ pub fn store_message(
         };
 
     let participants = participants(mail, origin.mailbox, ctx.own_addresses);
-    let (conversation_id, is_new) = match decision {
+    let (conversation_id, is_new, mut status) = match decision {
         Decision::Join(id) => {
-            if !class.bounce {
-                reopen_and_add_participants(conn, id, &from.email, &participants)?;
-            }
-            (id, false)
+            let status = if class.bounce {
+                conversations::table
+                    .find(id)
+                    .select(conversations::status)
+                    .first(conn)?
+            } else {
+                reopen_and_add_participants(conn, id, &from.email, &participants)?
+            };
+            (id, false, status)
         }
         Decision::New | Decision::FollowUp(_) => {
             let (id, _number) = conversation::create(
@@ -188,7 +193,7 @@ pub fn store_message(
             if let Decision::FollowUp(previous) = decision {
                 link_follow_up(conn, id, previous, now)?;
             }
-            (id, true)
+            (id, true, ConversationStatus::Active.as_i16())
         }
     };
 
@@ -196,11 +201,8 @@ pub fn store_message(
         diesel::update(conversations::table.find(conversation_id))
             .set(conversations::status.eq(ConversationStatus::Spam.as_i16()))
             .execute(conn)?;
+        status = ConversationStatus::Spam.as_i16();
     }
-    let status: i16 = conversations::table
-        .find(conversation_id)
-        .select(conversations::status)
-        .first(conn)?;
     let html = match &mail.html {
         Some(html) => quotes::mark_quoted_html(&crate::sanitize::clean_email_html(html)),
         None => quotes::text_to_html(&mail.text),
@@ -292,7 +294,7 @@ pub fn store_message(
     if let Some((reply_thread_id, _)) = bounced {
         mark_bounced(conn, reply_thread_id, mail, mailbox_id, conversation_id)?;
     }
-    if is_new {
+    if is_new && origin.mailbox.auto_reply_enabled {
         crate::conversations::auto_reply::maybe_send(
             conn,
             ctx.secrets,
@@ -392,13 +394,14 @@ fn mark_bounced(
 }
 
 /// A customer (or a CC'd colleague) wrote: the conversation is active again (spam stays
-/// spam), restored from Deleted, and the sender and new CCs become participants.
+/// spam), restored from Deleted, and the sender and new CCs become participants. Returns
+/// the status it now has.
 fn reopen_and_add_participants(
     conn: &mut AnyConnection,
     id: i64,
     sender: &str,
     new_participants: &[String],
-) -> QueryResult<()> {
+) -> QueryResult<i16> {
     let (status, state, cc, customer_email): (i16, i16, String, String) = conversations::table
         .find(id)
         .select((
@@ -437,7 +440,7 @@ fn reopen_and_add_participants(
             conversations::cc.eq(serde_json::Value::from(list).to_string()),
         ))
         .execute(conn)?;
-    Ok(())
+    Ok(new_status)
 }
 
 /// A line item in the new conversation pointing at the one it follows up.
