@@ -6,7 +6,8 @@ use postdesk::db::Backend;
 use postdesk::db::schema::{activity_log, conversations, sessions, users};
 use postdesk::models::{conversation, mailbox};
 
-use crate::app::{ADMIN_EMAIL, ADMIN_PASSWORD, Client, SmtpCapture, TestApp, link_in};
+use crate::app::{ADMIN_EMAIL, ADMIN_PASSWORD, Client, TestApp, link_in};
+use crate::support::SmtpCapture;
 
 const AGENT_PASSWORD: &str = "blue-harbour-17";
 

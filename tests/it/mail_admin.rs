@@ -17,8 +17,9 @@ use postdesk::mail::inbound::store::{InboundContext, Origin, Stored};
 use postdesk::models::{ingest_failure, mailbox, mailbox_user};
 use postdesk::storage::FileStore;
 
-use crate::app::{ADMIN_EMAIL, ADMIN_PASSWORD, Client, SmtpCapture, TestApp, csrf_in};
+use crate::app::{ADMIN_EMAIL, ADMIN_PASSWORD, Client, TestApp, csrf_in};
 use crate::authz_matrix::add_user;
+use crate::support::SmtpCapture;
 use crate::support::{BACKENDS, ImapAccount, message};
 
 /// The password agents made here use.

@@ -266,6 +266,23 @@ impl SmtpCapture {
         SmtpCapture { port, dir, child }
     }
 
+    /// Waits for the `n`-th message and returns it as text.
+    pub fn wait_for(&self, n: usize) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let all = self.messages();
+            if all.len() >= n {
+                return String::from_utf8_lossy(&all[n - 1]).into_owned();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "message {n} did not arrive; have {}",
+                all.len()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
     /// The captured messages, in order.
     pub fn messages(&self) -> Vec<Vec<u8>> {
         let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(self.dir.path())
