@@ -1,6 +1,8 @@
 //! Interface text in English and Russian. Each language is a flat TOML catalog compiled
-//! into the binary (`en.toml`, `ru.toml`); a test checks both have the same keys. Pages get
-//! the whole catalog as `t` (`{{ t.login_title }}`), so a missing key fails loudly.
+//! into the binary: `en.toml`/`ru.toml` plus one file per area under `en/` and `ru/`
+//! (listed in `EN_PARTS`/`RU_PARTS`, so areas are edited without touching each other). A
+//! test checks both languages have the same keys and no key is defined twice. Pages get the
+//! whole catalog as `t` (`{{ t.login_title }}`), so a missing key fails loudly.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -14,10 +16,20 @@ pub const DEFAULT_LANGUAGE: &str = "en";
 /// A message catalog: key → text.
 pub type Catalog = BTreeMap<String, String>;
 
-fn parse(text: &str) -> Catalog {
+/// The English catalog files, in order (the base file first).
+const EN_PARTS: &[&str] = &[include_str!("en.toml")];
+/// The Russian catalog files, in the same order.
+const RU_PARTS: &[&str] = &[include_str!("ru.toml")];
+
+fn parse(parts: &[&str]) -> Catalog {
     // The catalogs are compiled in and checked by tests, so a broken one is a build bug;
-    // an empty catalog (every page fails to render, naming the key) is the loud fallback.
-    toml::from_str(text).unwrap_or_default()
+    // an empty part (every page using it fails to render, naming the key) is the loud
+    // fallback.
+    let mut all = Catalog::new();
+    for text in parts {
+        all.extend(toml::from_str::<Catalog>(text).unwrap_or_default());
+    }
+    all
 }
 
 /// The catalog for `lang` (English for an unknown code).
@@ -25,8 +37,8 @@ pub fn catalog(lang: &str) -> &'static Catalog {
     static EN: OnceLock<Catalog> = OnceLock::new();
     static RU: OnceLock<Catalog> = OnceLock::new();
     match lang {
-        "ru" => RU.get_or_init(|| parse(include_str!("ru.toml"))),
-        _ => EN.get_or_init(|| parse(include_str!("en.toml"))),
+        "ru" => RU.get_or_init(|| parse(RU_PARTS)),
+        _ => EN.get_or_init(|| parse(EN_PARTS)),
     }
 }
 
@@ -88,6 +100,19 @@ mod tests {
         assert_eq!(en_keys, ru_keys);
         for (k, v) in en.iter().chain(ru.iter()) {
             assert!(!v.trim().is_empty(), "{k} is empty");
+        }
+    }
+
+    #[test]
+    fn every_key_is_defined_once_across_the_parts() {
+        for parts in [EN_PARTS, RU_PARTS] {
+            let mut seen = std::collections::BTreeSet::new();
+            for text in parts {
+                let part: Catalog = toml::from_str(text).expect("a catalog part parses");
+                for key in part.into_keys() {
+                    assert!(seen.insert(key.clone()), "{key} is defined twice");
+                }
+            }
         }
     }
 
