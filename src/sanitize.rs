@@ -231,18 +231,15 @@ fn filter_attribute<'u>(element: &str, attribute: &str, value: &'u str) -> Optio
     }
 }
 
-/// Sanitizes the HTML body of an incoming email.
-///
-/// The result is well-formed HTML safe to show to agents (under the page's
-/// Content-Security-Policy) and to quote into outgoing mail. See the module
-/// documentation for the policy. Never panics; any input is accepted.
-pub fn clean_email_html(html: &str) -> String {
+/// The email policy as an ammonia builder (see the module documentation), without its
+/// attribute filter (ammonia takes one filter per builder; callers add theirs).
+fn email_policy() -> ammonia::Builder<'static> {
     let tags: HashSet<&str> = TAGS.iter().copied().collect();
     let clean_content: HashSet<&str> = CLEAN_CONTENT_TAGS.iter().copied().collect();
     let generic: HashSet<&str> = GENERIC_ATTRIBUTES.iter().copied().collect();
     let schemes: HashSet<&str> = URL_SCHEMES.iter().copied().collect();
-    ammonia::Builder::empty()
-        .tags(tags)
+    let mut b = ammonia::Builder::empty();
+    b.tags(tags)
         .clean_content_tags(clean_content)
         .generic_attributes(generic)
         .tag_attributes(tag_attributes())
@@ -252,10 +249,62 @@ pub fn clean_email_html(html: &str) -> String {
         .link_rel(Some("noopener noreferrer"))
         .set_tag_attribute_value("a", "target", "_blank")
         .id_prefix(Some(ID_PREFIX))
-        .strip_comments(true)
+        .strip_comments(true);
+    b
+}
+
+/// Sanitizes the HTML body of an incoming email.
+///
+/// The result is well-formed HTML safe to show to agents (under the page's
+/// Content-Security-Policy) and to quote into outgoing mail. See the module
+/// documentation for the policy. Never panics; any input is accepted.
+pub fn clean_email_html(html: &str) -> String {
+    email_policy()
         .attribute_filter(filter_attribute)
         .clean(html)
         .to_string()
+}
+
+/// Sanitizes a module's HTML fragment for a page slot: the email policy, except that
+/// relative links into the module's own routes (`/m/<module>/…`) are kept and open in the
+/// same tab, so a module can put "Ratings report" in the main menu. Other relative URLs
+/// are removed.
+pub fn clean_module_html(html: &str, module: &str) -> String {
+    let prefix = format!("/m/{module}/");
+    let mut b = email_policy();
+    b.url_relative(ammonia::UrlRelative::Custom(Box::new(OwnRoutes(
+        prefix.clone(),
+    ))))
+    .attribute_filter(module_attributes(prefix))
+    .rm_set_tag_attribute_value("a", "target");
+    b.clean(html).to_string()
+}
+
+/// Whether `url` is a plain path under `prefix` (no `..`, backslashes or `//`).
+fn own_route(prefix: &str, url: &str) -> bool {
+    url.starts_with(prefix)
+        && !url.contains("..")
+        && !url.contains('\\')
+        && !url[1..].contains("//")
+}
+
+/// Keeps relative URLs under one prefix, drops the rest.
+struct OwnRoutes(String);
+
+impl<'a> ammonia::UrlRelativeEvaluate<'a> for OwnRoutes {
+    fn evaluate<'url>(&self, url: &'url str) -> Option<Cow<'url, str>> {
+        own_route(&self.0, url).then_some(Cow::Borrowed(url))
+    }
+}
+
+/// The email attribute rules, plus links and images under `prefix`.
+fn module_attributes(
+    prefix: String,
+) -> impl for<'u> Fn(&str, &str, &'u str) -> Option<Cow<'u, str>> + Send + Sync {
+    move |element, attribute, value| match (element, attribute) {
+        ("a", "href") | ("img", "src") if own_route(&prefix, value) => Some(Cow::Borrowed(value)),
+        _ => filter_attribute(element, attribute, value),
+    }
 }
 
 #[cfg(test)]
@@ -288,6 +337,22 @@ mod tests {
         ] {
             assert!(out.contains(tag), "{tag} missing in {out}");
         }
+    }
+
+    #[test]
+    fn module_fragments_keep_only_links_to_their_own_routes() {
+        let out = clean_module_html(
+            "<a href=\"/m/ratings/report\">R</a><a href=\"/users\">U</a>\
+             <a href=\"/m/other/x\">O</a><a href=\"/m/ratings/../../users\">D</a>\
+             <a href=\"/m/ratings//evil.test\">S</a><img src=\"/m/ratings/x.png\" onerror=\"x()\">",
+            "ratings",
+        );
+        assert!(out.contains("href=\"/m/ratings/report\""), "{out}");
+        assert!(!out.contains("/users"), "{out}");
+        assert!(!out.contains("/m/other/"), "{out}");
+        assert!(!out.contains("evil.test"), "{out}");
+        assert!(!out.contains("onerror"), "{out}");
+        assert!(!out.contains("target="), "{out}");
     }
 
     #[test]

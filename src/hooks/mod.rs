@@ -460,7 +460,7 @@ impl Registry {
             if let Ok(Some(html)) = html {
                 out.push(SlotFragment {
                     module: module.name.clone(),
-                    html: crate::sanitize::clean_email_html(&html),
+                    html: crate::sanitize::clean_module_html(&html, &module.name),
                 });
             }
         }

@@ -3,6 +3,7 @@
 mod account;
 mod api;
 mod assets;
+mod customers;
 mod downloads;
 mod error_pages;
 mod health;
@@ -101,6 +102,11 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                 "/settings/ingest/{id}/retry",
                 web::post().to(ingest_log::retry),
             )
+            // Customers (issue 6): list and search, profile, edit, merge.
+            .route("/customers", web::get().to(customers::list))
+            .route("/customers/{id}", web::get().to(customers::profile))
+            .route("/customers/{id}", web::post().to(customers::save))
+            .route("/customers/{id}/merge", web::post().to(customers::merge))
             .route("/attachments/{id}", web::get().to(downloads::attachment))
             .route("/threads/{id}/original", web::get().to(downloads::original))
             .route("/api/me", web::get().to(api::me))

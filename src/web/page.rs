@@ -59,6 +59,17 @@ pub fn render_status(
         ctx.insert("notice", notice);
     }
     if let Some(u) = user {
+        // Module slots of every signed-in page (issue 7). Without a module handling them
+        // this costs nothing; a module's answer is bounded by the host's call timeout.
+        let none = serde_json::json!({});
+        ctx.insert(
+            "slot_main_menu",
+            &state.hooks.render_slot("main_menu", &none),
+        );
+        ctx.insert(
+            "slot_settings_menu",
+            &state.hooks.render_slot("settings_menu", &none),
+        );
         ctx.insert(
             "me",
             &Me {

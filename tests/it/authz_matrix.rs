@@ -111,6 +111,13 @@ fn every_route_answers_each_role_as_it_should() {
     let set_a = format!("/settings/mailboxes/{a}");
     let att_a = format!("/attachments/{}", seeded.png_id);
     let orig_a = format!("/threads/{}/original", seeded.thread_id);
+    let customer_id: Option<i64> = postdesk::db::schema::threads::table
+        .find(seeded.thread_id)
+        .select(postdesk::db::schema::threads::customer_id)
+        .first(&mut conn)
+        .expect("the seeded thread's customer");
+    let cust_a = format!("/customers/{}", customer_id.expect("a customer"));
+    let cust_merge = format!("{cust_a}/merge");
     let mut rows = vec![
         row("GET", "/healthz", "/healthz", [200, 200, 200, 200]),
         row(
@@ -182,6 +189,21 @@ fn every_route_answers_each_role_as_it_should() {
             &orig_a,
             [303, 404, 200, 200],
         ),
+        row("GET", "/customers", "/customers", [303, 200, 200, 200]),
+        row("GET", "/customers/{id}", &cust_a, [303, 404, 200, 200]),
+        Row {
+            form: vec![("first_name", "X"), ("emails", "")],
+            ..row("POST", "/customers/{id}", &cust_a, [303, 404, 422, 422])
+        },
+        Row {
+            form: vec![("other", "nobody@example.com")],
+            ..row(
+                "POST",
+                "/customers/{id}/merge",
+                &cust_merge,
+                [303, 404, 422, 422],
+            )
+        },
         row("GET", "/api/me", "/api/me", [401, 200, 200, 200]),
         row(
             "GET",

@@ -5,6 +5,7 @@ mod accounts;
 mod app;
 mod authz_matrix;
 mod browser;
+mod customers;
 mod data_layer;
 mod golden;
 mod inbound;

@@ -826,3 +826,44 @@ fn refused_modules_say_why_without_running_their_code() {
     );
     assert!(reg.status("misbehaving").expect("good one").active);
 }
+
+#[test]
+fn menu_slots_appear_in_pages_with_links_to_the_module_only() {
+    let app = crate::app::TestApp::installed(Backend::Sqlite);
+    install(
+        app.data.path(),
+        "satisfaction-ratings",
+        "postdesk_satisfaction_ratings",
+        "modules/satisfaction-ratings/module.toml",
+    );
+    let app = app.restart("Postdesk is running: open http://");
+    let admin = app.client();
+    assert_eq!(
+        admin
+            .login(crate::app::ADMIN_EMAIL, crate::app::ADMIN_PASSWORD)
+            .status,
+        303
+    );
+    let home = admin.get("/");
+    assert_eq!(home.status, 200);
+    assert!(
+        home.body
+            .contains(r#"data-module="satisfaction-ratings"><a href="/m/satisfaction-ratings/report" rel="noopener noreferrer">Ratings</a>"#),
+        "main menu slot: {}",
+        home.body
+    );
+    let settings = admin.get("/settings/mailboxes");
+    let menu = settings
+        .body
+        .split(r#"id="settings-menu""#)
+        .nth(1)
+        .and_then(|rest| rest.split("</nav>").next())
+        .unwrap_or_default();
+    assert!(
+        menu.contains(r#"href="/m/satisfaction-ratings/report""#),
+        "settings menu slot: {menu}"
+    );
+    // The report it links to answers a signed-in user.
+    let report = admin.get("/m/satisfaction-ratings/report");
+    assert_eq!(report.status, 200, "{}", report.body);
+}

@@ -282,8 +282,15 @@ impl Module for Ratings {
     }
 
     fn slot(&self, ctx: &Context, slot: &str, data: &Value) -> Result<Option<String>, String> {
-        if slot != "conversation_sidebar" {
-            return Ok(None);
+        match slot {
+            "conversation_sidebar" => {}
+            // A way to the report from the main menu and the settings menu.
+            "main_menu" | "settings_menu" => {
+                return Ok(Some(
+                    "<a href=\"/m/satisfaction-ratings/report\">Ratings</a>".to_string(),
+                ));
+            }
+            _ => return Ok(None),
         }
         let Some(id) = data.get("conversation_id").and_then(Value::as_i64) else {
             return Ok(None);
