@@ -267,11 +267,13 @@ fn exercise_modules(backend: Backend) {
     // Webhooks: an event committed after start is POSTed once, signed.
     let endpoint = Endpoint::start();
     let line = format!(
-        "{} conversation_after_created,mail_after_fetched s3cret",
+        "{} conversation_after_created,mail_after_fetched",
         endpoint.url
     );
     reg.set_setting("webhooks", "endpoints", &json!(line))
         .expect("endpoints");
+    reg.set_setting("webhooks", "secret", &json!("s3cret"))
+        .expect("signing secret");
     reg.set_setting("webhooks", "retry_base_secs", &json!("0"))
         .expect("retry");
     record_event(

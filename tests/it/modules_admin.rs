@@ -194,7 +194,8 @@ fn admin_sees_switches_and_configures_modules() {
         &admin,
         "/settings/modules/webhooks/settings",
         &[
-            ("endpoints", "https://example.com/hook * s3cret"),
+            ("endpoints", "https://example.com/hook *"),
+            ("secret", "s3cret-signing-key"),
             ("max_attempts", "9"),
             ("retry_base_secs", "30"),
             ("timeout_ms", "2500"),
@@ -205,12 +206,14 @@ fn admin_sees_switches_and_configures_modules() {
     let (_, _, settings) = stored(&app, "webhooks");
     assert_eq!(settings["max_attempts"], json!(9));
     assert_eq!(settings["timeout_ms"], json!(2500));
-    assert_eq!(
-        settings["endpoints"],
-        json!("https://example.com/hook * s3cret")
-    );
+    assert_eq!(settings["endpoints"], json!("https://example.com/hook *"));
+    assert_eq!(settings["secret"], json!("s3cret-signing-key"));
     let page = admin.get(&got.location).body;
     assert!(section(&page, "webhooks").contains("name=\"max_attempts\" value=\"9\""));
+    assert!(
+        !page.contains("s3cret-signing-key"),
+        "the signing secret is never shown again"
+    );
     assert!(page.contains("Saved."));
 
     // A bad value: the form comes back with the module's message at the field, with what

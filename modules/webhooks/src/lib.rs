@@ -1,6 +1,7 @@
 //! The webhooks module: each event an endpoint asked for is POSTed to it as JSON, signed
 //! with `X-Postdesk-Signature: sha256=<hex HMAC-SHA256 of the body with the endpoint's
-//! secret>`. A failed delivery is retried with doubling back-off on the host's clock tick
+//! secret>` (the `secret` setting, which the admin page never shows again, unless an
+//! endpoint line names its own). A failed delivery is retried with doubling back-off on the host's clock tick
 //! until `max_attempts`; every delivery is logged per endpoint in the module's storage and
 //! shown by the `log` route.
 //!
@@ -39,8 +40,9 @@ impl Endpoint {
     }
 }
 
-/// Reads the `endpoints` setting: one `URL events secret` per line; `#` starts a comment.
-pub fn parse_endpoints(text: &str) -> Vec<Endpoint> {
+/// Reads the `endpoints` setting: one `URL events [secret]` per line; `#` starts a comment.
+/// A line without a secret of its own signs with `default_secret` (the `secret` setting).
+pub fn parse_endpoints(text: &str, default_secret: &str) -> Vec<Endpoint> {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
@@ -54,7 +56,7 @@ pub fn parse_endpoints(text: &str) -> Vec<Endpoint> {
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty())
                 .collect();
-            let secret = parts.next().unwrap_or_default().to_string();
+            let secret = parts.next().unwrap_or(default_secret).to_string();
             Some(Endpoint {
                 url,
                 events,
@@ -62,6 +64,11 @@ pub fn parse_endpoints(text: &str) -> Vec<Endpoint> {
             })
         })
         .collect()
+}
+
+/// The configured endpoints.
+fn endpoints(ctx: &Context) -> Vec<Endpoint> {
+    parse_endpoints(&ctx.setting("endpoints"), &ctx.setting("secret"))
 }
 
 /// The signature header's value for `body`.
@@ -120,7 +127,7 @@ impl Webhooks {
 
     /// Tries one delivery and records the outcome; `Err` only when storage fails.
     fn attempt(&self, ctx: &Context, delivery: &str, mut p: Pending) -> Result<(), String> {
-        let endpoints = parse_endpoints(&ctx.setting("endpoints"));
+        let endpoints = endpoints(ctx);
         let Some(endpoint) = endpoints.iter().find(|e| e.url == p.url) else {
             // The admin removed the endpoint: forget the delivery.
             return ctx.storage_delete(&format!("pending/{delivery}"));
@@ -173,7 +180,7 @@ impl Webhooks {
 
     fn event(&self, ctx: &Context, hook: &str, payload: &Value) -> Result<(), String> {
         let event_id = payload.get("event_id").and_then(Value::as_i64).unwrap_or(0);
-        for endpoint in parse_endpoints(&ctx.setting("endpoints")) {
+        for endpoint in endpoints(ctx) {
             if !endpoint.wants(hook) {
                 continue;
             }
@@ -205,7 +212,7 @@ impl Webhooks {
                 ctx.storage_delete(&key)?;
             }
         }
-        for endpoint in parse_endpoints(&ctx.setting("endpoints")) {
+        for endpoint in endpoints(ctx) {
             let entries = ctx.storage_list(&format!("log/{}/", endpoint.key()))?;
             let extra = entries.len().saturating_sub(LOG_KEEP);
             for (key, _) in entries.into_iter().take(extra) {
@@ -246,7 +253,7 @@ impl Module for Webhooks {
             return Ok(RouteResponse::text(404, "not found"));
         }
         let mut out = Vec::new();
-        for endpoint in parse_endpoints(&ctx.setting("endpoints")) {
+        for endpoint in endpoints(ctx) {
             let mut entries: Vec<Value> = ctx
                 .storage_list(&format!("log/{}/", endpoint.key()))?
                 .into_iter()
@@ -271,13 +278,17 @@ mod tests {
     fn endpoints_are_read_line_by_line() {
         let list = parse_endpoints(
             "# comment\nhttps://a.test/h conversation_after_created,mail_after_fetched s1\n\nhttp://b.test *\n",
+            "shared",
         );
         assert_eq!(list.len(), 2);
         assert!(list[0].wants("mail_after_fetched"));
         assert!(!list[0].wants("mail_after_sent"));
         assert_eq!(list[0].secret, "s1");
         assert!(list[1].wants("anything"));
-        assert_eq!(list[1].secret, "");
+        assert_eq!(
+            list[1].secret, "shared",
+            "the secret setting signs lines without one"
+        );
     }
 
     #[test]
