@@ -480,6 +480,32 @@ fn refresh_summary(c: &mut AnyConnection, conversation_id: i64) -> QueryResult<(
     Ok(())
 }
 
+/// Adds (`on`) or removes the `(user, conversation)` row of a per-user mark table (stars,
+/// followers). Outside a transaction, so a unique-key clash can be taken as "already there".
+macro_rules! set_mark {
+    ($conn:expr, $table:ident, $conversation_id:expr, $user_id:expr, $on:expr) => {{
+        let conn: &mut AnyConnection = $conn;
+        current(conn, $conversation_id)?;
+        let pair = $table::table
+            .filter($table::user_id.eq($user_id))
+            .filter($table::conversation_id.eq($conversation_id));
+        if !$on {
+            diesel::delete(pair).execute(conn)?;
+        } else if pair.count().get_result::<i64>(conn)? == 0 {
+            ignore_duplicate(
+                diesel::insert_into($table::table)
+                    .values((
+                        $table::user_id.eq($user_id),
+                        $table::conversation_id.eq($conversation_id),
+                        $table::created_at.eq(db::now()),
+                    ))
+                    .execute(conn),
+            )?;
+        }
+        Ok(())
+    }};
+}
+
 /// Stars (`on`) or unstars the conversation for `user_id`. Idempotent; personal, so no line
 /// item or event.
 pub fn set_star(
@@ -488,33 +514,7 @@ pub fn set_star(
     user_id: i64,
     on: bool,
 ) -> Result<(), ActionError> {
-    current(conn, conversation_id)?;
-    if on {
-        let exists: i64 = stars::table
-            .filter(stars::user_id.eq(user_id))
-            .filter(stars::conversation_id.eq(conversation_id))
-            .count()
-            .get_result(conn)?;
-        if exists == 0 {
-            ignore_duplicate(
-                diesel::insert_into(stars::table)
-                    .values((
-                        stars::user_id.eq(user_id),
-                        stars::conversation_id.eq(conversation_id),
-                        stars::created_at.eq(db::now()),
-                    ))
-                    .execute(conn),
-            )?;
-        }
-    } else {
-        diesel::delete(
-            stars::table
-                .filter(stars::user_id.eq(user_id))
-                .filter(stars::conversation_id.eq(conversation_id)),
-        )
-        .execute(conn)?;
-    }
-    Ok(())
+    set_mark!(conn, stars, conversation_id, user_id, on)
 }
 
 /// Follows (`on`) or unfollows the conversation for `user_id` (followers are notified of
@@ -525,33 +525,7 @@ pub fn set_follow(
     user_id: i64,
     on: bool,
 ) -> Result<(), ActionError> {
-    current(conn, conversation_id)?;
-    if on {
-        let exists: i64 = followers::table
-            .filter(followers::user_id.eq(user_id))
-            .filter(followers::conversation_id.eq(conversation_id))
-            .count()
-            .get_result(conn)?;
-        if exists == 0 {
-            ignore_duplicate(
-                diesel::insert_into(followers::table)
-                    .values((
-                        followers::user_id.eq(user_id),
-                        followers::conversation_id.eq(conversation_id),
-                        followers::created_at.eq(db::now()),
-                    ))
-                    .execute(conn),
-            )?;
-        }
-    } else {
-        diesel::delete(
-            followers::table
-                .filter(followers::user_id.eq(user_id))
-                .filter(followers::conversation_id.eq(conversation_id)),
-        )
-        .execute(conn)?;
-    }
-    Ok(())
+    set_mark!(conn, followers, conversation_id, user_id, on)
 }
 
 /// A unique-key clash means another request made the same row first: the wanted state.

@@ -415,6 +415,22 @@ fn assignees_with_open(conn: &mut AnyConnection, mailbox_id: i64) -> QueryResult
     Ok(ids)
 }
 
+type Backend = <AnyConnection as diesel::Connection>::Backend;
+
+/// Rows after `c` in newest-first order. The first condition bounds the index range; the
+/// second excludes the cursor's own time up to its id.
+fn older_than(
+    c: &Cursor,
+) -> Box<dyn BoxableExpression<conversations::table, Backend, SqlType = diesel::sql_types::Bool>> {
+    Box::new(
+        conversations::last_reply_at.le(c.last_reply_at).and(
+            conversations::last_reply_at
+                .lt(c.last_reply_at)
+                .or(conversations::id.lt(c.id)),
+        ),
+    )
+}
+
 /// The newest `take` keys after `after` in each range (each an exact prefix of
 /// `ix_conversations_folder` or `ix_conversations_list`).
 fn keys_in_ranges(
@@ -443,15 +459,7 @@ fn keys_in_ranges(
             Assignee::User(u) => q.filter(conversations::user_id.eq(u)),
         };
         if let Some(c) = after {
-            // The first condition bounds the index range; the second excludes the cursor's
-            // own time up to its id.
-            q = q
-                .filter(conversations::last_reply_at.le(c.last_reply_at))
-                .filter(
-                    conversations::last_reply_at
-                        .lt(c.last_reply_at)
-                        .or(conversations::id.lt(c.id)),
-                );
+            q = q.filter(older_than(c));
         }
         keys.extend(q.load::<(NaiveDateTime, i64)>(conn)?);
     }
@@ -485,13 +493,7 @@ pub(crate) fn keys_among(
             q = q.filter(conversations::state.eq_any(states));
         }
         if let Some(c) = after {
-            q = q
-                .filter(conversations::last_reply_at.le(c.last_reply_at))
-                .filter(
-                    conversations::last_reply_at
-                        .lt(c.last_reply_at)
-                        .or(conversations::id.lt(c.id)),
-                );
+            q = q.filter(older_than(c));
         }
         keys.extend(q.load::<(NaiveDateTime, i64)>(conn)?);
     }
