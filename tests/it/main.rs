@@ -18,3 +18,4 @@ mod permissions;
 mod schema_parity;
 mod server;
 mod support;
+mod workspace;
