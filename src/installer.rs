@@ -223,6 +223,38 @@ pub fn write_config(
     database_url: &str,
     app_url: &str,
 ) -> Result<PathBuf, InstallError> {
+    update_config(data_dir, |table| {
+        table.insert(
+            "app_url".into(),
+            toml::Value::String(app_url.trim_end_matches('/').into()),
+        );
+        table.insert("installed".into(), toml::Value::Boolean(true));
+        let database = table
+            .entry("database")
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if let Some(d) = database.as_table_mut() {
+            d.insert("url".into(), toml::Value::String(database_url.into()));
+        }
+    })
+}
+
+/// Sets `app_url` in `<data>/postdesk.toml`, keeping every other key (Settings → General;
+/// the running server keeps its address until restarted).
+pub fn set_app_url(data_dir: &Path, app_url: &str) -> Result<PathBuf, InstallError> {
+    update_config(data_dir, |table| {
+        table.insert(
+            "app_url".into(),
+            toml::Value::String(app_url.trim_end_matches('/').into()),
+        );
+    })
+}
+
+/// Reads `<data>/postdesk.toml` (empty if missing), lets `change` edit it, and writes it
+/// back atomically (temp file, fsync, rename), mode 0600.
+fn update_config(
+    data_dir: &Path,
+    change: impl FnOnce(&mut toml::Table),
+) -> Result<PathBuf, InstallError> {
     let path = data_dir.join(CONFIG_FILE);
     let fail = |cause: String| InstallError::ConfigWrite {
         path: path.display().to_string(),
@@ -236,17 +268,7 @@ pub fn write_config(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
         Err(e) => return Err(fail(e.to_string())),
     };
-    table.insert(
-        "app_url".into(),
-        toml::Value::String(app_url.trim_end_matches('/').into()),
-    );
-    table.insert("installed".into(), toml::Value::Boolean(true));
-    let database = table
-        .entry("database")
-        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-    if let Some(d) = database.as_table_mut() {
-        d.insert("url".into(), toml::Value::String(database_url.into()));
-    }
+    change(&mut table);
     let text = format!(
         "# Written by the Postdesk installer. Every key: docs/postdesk.example.toml\n{}",
         toml::to_string(&table).map_err(|e| fail(e.to_string()))?

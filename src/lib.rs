@@ -48,6 +48,12 @@ impl AppState {
     /// Connects to the database, runs pending migrations and loads templates.
     pub fn start(config: Config) -> Result<AppState, StartError> {
         let pool = open_database(&config)?;
+        {
+            let mut conn = pool.get().map_err(db::DbError::Pool)?;
+            let general =
+                models::system_settings::load_general(&mut conn).map_err(db::DbError::Query)?;
+            models::system_settings::remember_general(general);
+        }
         let templates = assets::load_templates(&config.data_dir.join("templates"))?;
         let hooks = hooks::Registry::load(
             pool.clone(),

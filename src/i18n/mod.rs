@@ -20,12 +20,14 @@ pub type Catalog = BTreeMap<String, String>;
 const EN_PARTS: &[&str] = &[
     include_str!("en.toml"),
     include_str!("en/customers.toml"),
+    include_str!("en/general.toml"),
     include_str!("en/workspace.toml"),
 ];
 /// The Russian catalog files, in the same order.
 const RU_PARTS: &[&str] = &[
     include_str!("ru.toml"),
     include_str!("ru/customers.toml"),
+    include_str!("ru/general.toml"),
     include_str!("ru/workspace.toml"),
 ];
 
@@ -69,6 +71,11 @@ pub fn supported(code: &str) -> &'static str {
 
 /// The best supported language for an `Accept-Language` header.
 pub fn from_accept_language(header: &str) -> &'static str {
+    best_accept_language(header).unwrap_or(DEFAULT_LANGUAGE)
+}
+
+/// The best supported language an `Accept-Language` header asks for, if any.
+pub fn best_accept_language(header: &str) -> Option<&'static str> {
     let mut best: Option<(&'static str, f32)> = None;
     for part in header.split(',') {
         let mut pieces = part.trim().split(';');
@@ -91,7 +98,7 @@ pub fn from_accept_language(header: &str) -> &'static str {
             best = Some((code, q));
         }
     }
-    best.map(|(c, _)| c).unwrap_or(DEFAULT_LANGUAGE)
+    best.map(|(c, _)| c)
 }
 
 #[cfg(test)]
@@ -130,6 +137,8 @@ mod tests {
         assert_eq!(from_accept_language("de-DE,en;q=0.5,ru;q=0.4"), "en");
         assert_eq!(from_accept_language("fr"), "en");
         assert_eq!(from_accept_language(""), "en");
+        assert_eq!(best_accept_language("fr, de;q=0.5"), None);
+        assert_eq!(best_accept_language("fr, ru;q=0.5"), Some("ru"));
         assert_eq!(supported("ru"), "ru");
         assert_eq!(supported("xx"), "en");
     }

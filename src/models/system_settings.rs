@@ -115,3 +115,88 @@ pub fn save_smtp(
         Ok(())
     })
 }
+
+/// Settings → General: how the helpdesk presents itself and what new accounts start with.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct General {
+    /// Shown in the top bar and page titles (empty: "Postdesk").
+    pub company_name: String,
+    /// Language of new accounts, and of pages for visitors whose browser asks for none
+    /// we have.
+    pub default_language: String,
+    /// Time zone of new accounts.
+    pub timezone: String,
+}
+
+impl Default for General {
+    fn default() -> Self {
+        General {
+            company_name: String::new(),
+            default_language: crate::i18n::DEFAULT_LANGUAGE.to_string(),
+            timezone: "UTC".to_string(),
+        }
+    }
+}
+
+const GENERAL_PREFIX: &str = "general.";
+
+/// Reads the general settings (defaults where unset).
+pub fn load_general(conn: &mut AnyConnection) -> QueryResult<General> {
+    let rows: Vec<(String, String)> = options::table
+        .filter(options::name.like(format!("{GENERAL_PREFIX}%")))
+        .select((options::name, options::value))
+        .load(conn)?;
+    let mut g = General::default();
+    for (name, value) in rows {
+        match name.trim_start_matches(GENERAL_PREFIX) {
+            "company_name" => g.company_name = value,
+            "default_language" => g.default_language = crate::i18n::supported(&value).into(),
+            "timezone" => g.timezone = value,
+            _ => {}
+        }
+    }
+    Ok(g)
+}
+
+/// Saves the general settings in one transaction and makes them this process's cached
+/// copy ([`general`]).
+pub fn save_general(
+    conn: &mut AnyConnection,
+    g: &General,
+    now: chrono::NaiveDateTime,
+) -> QueryResult<()> {
+    let pairs = [
+        ("company_name", g.company_name.as_str()),
+        ("default_language", g.default_language.as_str()),
+        ("timezone", g.timezone.as_str()),
+    ];
+    conn.transaction(|c| {
+        for (key, value) in pairs {
+            dialect::upsert_option(c, &format!("{GENERAL_PREFIX}{key}"), value, now)?;
+        }
+        QueryResult::Ok(())
+    })?;
+    remember_general(g.clone());
+    Ok(())
+}
+
+fn general_cache() -> &'static std::sync::RwLock<General> {
+    static CACHE: std::sync::OnceLock<std::sync::RwLock<General>> = std::sync::OnceLock::new();
+    CACHE.get_or_init(|| std::sync::RwLock::new(General::default()))
+}
+
+/// The general settings as this process last loaded or saved them. Pages read this copy so
+/// rendering needs no query; another process's change shows after its restart.
+pub fn general() -> General {
+    general_cache()
+        .read()
+        .map(|g| g.clone())
+        .unwrap_or_default()
+}
+
+/// Replaces the cached copy (at start, and after a save).
+pub fn remember_general(g: General) {
+    if let Ok(mut slot) = general_cache().write() {
+        *slot = g;
+    }
+}

@@ -7,6 +7,7 @@ mod conversation_actions;
 mod customers;
 mod downloads;
 mod error_pages;
+mod general;
 mod health;
 mod home;
 mod ingest_log;
@@ -79,6 +80,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .route("/users/{id}/disable", web::post().to(users::disable))
             .route("/users/{id}/enable", web::post().to(users::enable))
             .route("/users/{id}/delete", web::post().to(users::delete))
+            .route("/settings/general", web::get().to(general::show))
+            .route("/settings/general", web::post().to(general::save))
             .route("/settings/mail", web::get().to(settings::mail_page))
             .route("/settings/mail", web::post().to(settings::save_mail))
             .route("/activity", web::get().to(settings::activity_page))

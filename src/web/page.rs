@@ -8,6 +8,7 @@ use crate::AppState;
 use crate::assets::describe_tera_error;
 use crate::error::AppError;
 use crate::i18n;
+use crate::models::system_settings;
 use crate::web::session::{CurrentUser, page_csrf};
 
 /// The top bar's view of the logged-in user.
@@ -21,16 +22,18 @@ struct Me {
     unread_notifications: i64,
 }
 
-/// The language for a page: the user's own, else the browser's.
+/// The language for a page: the user's own, else the browser's, else the helpdesk's
+/// default (Settings → General).
 pub fn language(req: &HttpRequest, user: Option<&CurrentUser>) -> &'static str {
     match user {
         Some(u) => i18n::supported(&u.user.locale),
-        None => i18n::from_accept_language(
+        None => i18n::best_accept_language(
             req.headers()
                 .get(actix_web::http::header::ACCEPT_LANGUAGE)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default(),
-        ),
+        )
+        .unwrap_or_else(|| i18n::supported(&system_settings::general().default_language)),
     }
 }
 
@@ -46,6 +49,7 @@ pub fn render_status(
     let lang = language(req, user);
     let (csrf, cookie): (String, Option<Cookie<'static>>) = page_csrf(req, user)?;
     ctx.insert("lang", lang);
+    ctx.insert("company_name", &system_settings::general().company_name);
     ctx.insert("t", i18n::catalog(lang));
     ctx.insert("csrf_token", &csrf);
     ctx.insert("languages", i18n::LANGUAGES);

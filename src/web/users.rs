@@ -80,7 +80,9 @@ pub async fn invite(
     let app_url = state.config.public_url();
     let templates = state.templates.clone();
     let admin_id = admin.0.user.id;
-    let inviter_locale = admin.0.user.locale.clone();
+    // New accounts start with the helpdesk's language and time zone (Settings → General).
+    let defaults = system_settings::general();
+    let new_locale = i18n::supported(&defaults.default_language);
     let ip = client_ip(&req);
     let valid = looks_like_email(&email) && !form.name.trim().is_empty();
     let problem = crate::db::run(&state.pool, move |conn| {
@@ -100,7 +102,8 @@ pub async fn invite(
             let id = user::create(
                 c,
                 &user::NewUser {
-                    locale: &inviter_locale,
+                    locale: new_locale,
+                    timezone: &defaults.timezone,
                     ..user::NewUser::active(&first, &last, &email, "", role, now)
                 },
             )?;
@@ -121,7 +124,7 @@ pub async fn invite(
         })?;
         let mail = link_mail(
             &templates,
-            &inviter_locale,
+            new_locale,
             "emails/invite.txt",
             "mail_invite_subject",
             &email,

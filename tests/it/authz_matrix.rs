@@ -166,6 +166,21 @@ fn every_route_answers_each_role_as_it_should() {
             [303, 403, 403, 200],
         ),
         row("GET", "/activity", "/activity", [303, 403, 403, 200]),
+        row(
+            "GET",
+            "/settings/general",
+            "/settings/general",
+            [303, 403, 403, 200],
+        ),
+        Row {
+            form: vec![("app_url", "not a url")],
+            ..row(
+                "POST",
+                "/settings/general",
+                "/settings/general",
+                [303, 403, 403, 422],
+            )
+        },
         // Mail settings pages and mail downloads.
         row(
             "GET",

@@ -7,6 +7,7 @@ mod authz_matrix;
 mod browser;
 mod customers;
 mod data_layer;
+mod general_settings;
 mod golden;
 mod inbound;
 mod installer;
