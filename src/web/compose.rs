@@ -224,6 +224,7 @@ fn writable_mailbox(c: &mut AnyConnection, user: &User, id: i64) -> Result<mailb
 /// message).
 pub async fn forward(
     state: web::Data<AppState>,
+    req: HttpRequest,
     me: CurrentUser,
     path: web::Path<i64>,
     CsrfForm(form): CsrfForm<Pairs>,
@@ -246,21 +247,10 @@ pub async fn forward(
         }
     })
     .await?;
-    Ok(match outcome {
-        None => see_other(&format!("/conversations/{id}?done=conv_forwarded")),
-        Some(msg) => see_other(&format!(
-            "/conversations/{id}?problem={}#forward",
-            urlencode(&msg)
-        )),
-    })
-}
-
-/// Percent-encodes a query value.
-fn urlencode(s: &str) -> String {
-    serde_urlencoded::to_string([("v", s)])
-        .unwrap_or_default()
-        .trim_start_matches("v=")
-        .to_string()
+    match outcome {
+        None => Ok(see_other(&format!("/conversations/{id}?done=conv_forwarded"))),
+        Some(msg) => super::conversation::show(&state, &req, &me, id, Some(msg)).await,
+    }
 }
 
 /// `GET /mailboxes/{id}/new`: the "New conversation" page and the "Log a phone call" form.

@@ -628,16 +628,8 @@ fn query_i64(req: &HttpRequest, name: &str) -> Option<i64> {
     })
 }
 
-/// A text query parameter, decoded.
-fn query_text(req: &HttpRequest, name: &str) -> Option<String> {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
-        .ok()?
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
-}
-
-async fn show(
+/// Renders the page; `error` (a mistake in a form just posted) answers 422.
+pub(super) async fn show(
     state: &AppState,
     req: &HttpRequest,
     me: &CurrentUser,
@@ -654,15 +646,13 @@ async fn show(
     };
     let remote = input.images_for.is_some();
     let mut ctx = db::run(&state.pool, move |c| load_page(c, input)).await?;
-    // A failed POST answers 422; a problem handed over in a redirect is shown on a 200.
-    let status = if error.is_some() {
-        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        actix_web::http::StatusCode::OK
+    let status = match error {
+        Some(msg) => {
+            ctx.insert("error", &msg);
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+        }
+        None => actix_web::http::StatusCode::OK,
     };
-    if let Some(msg) = error.or_else(|| query_text(req, "problem")) {
-        ctx.insert("error", &msg);
-    }
     let mut resp = render_status(state, req, Some(me), "conversation.html", ctx, status)?;
     if remote {
         resp.headers_mut().insert(
