@@ -19,11 +19,13 @@ pub type Catalog = BTreeMap<String, String>;
 /// The English catalog files, in order (the base file first).
 const EN_PARTS: &[&str] = &[
     include_str!("en.toml"),
+    include_str!("en/workspace.toml"),
     include_str!("en/conversation.toml"),
 ];
 /// The Russian catalog files, in the same order.
 const RU_PARTS: &[&str] = &[
     include_str!("ru.toml"),
+    include_str!("ru/workspace.toml"),
     include_str!("ru/conversation.toml"),
 ];
 

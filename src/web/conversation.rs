@@ -270,19 +270,25 @@ fn json_list(json: &str) -> Vec<String> {
     serde_json::from_str(json).unwrap_or_default()
 }
 
-/// A line item as a sentence ("Anna assigned this to Boris"). Fields are read from its
-/// `action_data` by the names the conversation actions write, with fallbacks, so an
-/// unknown shape still reads sensibly.
-fn line_sentence(
-    lang: &str,
-    action: Option<i16>,
-    data: &str,
-    actor: &str,
-    names: &HashMap<i64, String>,
-    mailbox_names: &HashMap<i64, String>,
-) -> String {
+/// A line item as a sentence ("Anna assigned this to Boris"), from the `action_data` the
+/// conversation actions write (see `crate::conversations::actions`): status
+/// `{"status"}`, assign `{"assignee": {"id", "name"} | null}`, move `{"from_mailbox":
+/// {"id", "name"}}`, merge `{"merged" | "into": {"id", "number"}}`. Names come from the
+/// data as written; an unknown shape still reads sensibly.
+fn line_sentence(lang: &str, action: Option<i16>, data: &str, actor: &str) -> String {
     let data: serde_json::Value = serde_json::from_str(data).unwrap_or_default();
-    let num = |keys: &[&str]| keys.iter().find_map(|k| data.get(*k).and_then(serde_json::Value::as_i64));
+    let name = |key: &str| {
+        data.get(key)
+            .and_then(|v| v.get("name"))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string)
+    };
+    let number = |key: &str| {
+        data.get(key)
+            .and_then(|v| v.get("number"))
+            .and_then(serde_json::Value::as_i64)
+            .map(|n| format!("#{n}"))
+    };
     let actor = if actor.is_empty() {
         i18n::t(lang, "conv_someone")
     } else {
@@ -291,34 +297,29 @@ fn line_sentence(
     let (key, value) = match action.and_then(LineItemAction::from_i16) {
         Some(LineItemAction::StatusChanged) => (
             "conv_line_status",
-            num(&["to", "status"])
+            data.get("status")
+                .and_then(serde_json::Value::as_i64)
                 .map(|s| status_name(lang, s as i16))
                 .unwrap_or_default(),
         ),
-        Some(LineItemAction::UserChanged) => match num(&["to", "user_id", "assignee"]) {
-            Some(id) => (
-                "conv_line_assigned",
-                names.get(&id).cloned().unwrap_or_else(|| format!("#{id}")),
-            ),
+        Some(LineItemAction::UserChanged) => match name("assignee") {
+            Some(n) => ("conv_line_assigned", n),
             None => ("conv_line_unassigned", String::new()),
         },
         Some(LineItemAction::MovedFromMailbox) => (
             "conv_line_moved",
-            num(&["from", "from_mailbox_id", "mailbox_id"])
-                .and_then(|id| mailbox_names.get(&id).cloned())
-                .unwrap_or_else(|| i18n::t(lang, "conv_another_mailbox")),
+            name("from_mailbox").unwrap_or_else(|| i18n::t(lang, "conv_another_mailbox")),
         ),
-        Some(LineItemAction::Merged) => (
-            "conv_line_merged",
-            num(&["number", "other_number", "other"])
-                .map(|n| format!("#{n}"))
-                .unwrap_or_default(),
-        ),
+        Some(LineItemAction::Merged) => match (number("merged"), number("into")) {
+            (Some(n), _) => ("conv_line_merged", n),
+            (None, Some(n)) => ("conv_line_merged_into", n),
+            (None, None) => ("conv_line_other", String::new()),
+        },
         Some(LineItemAction::Deleted) => ("conv_line_deleted", String::new()),
         Some(LineItemAction::Restored) => ("conv_line_restored", String::new()),
         Some(LineItemAction::FollowUpOf) => (
             "conv_line_follow_up",
-            num(&["number"]).map(|n| format!("#{n}")).unwrap_or_default(),
+            number("of").unwrap_or_default(),
         ),
         None => ("conv_line_other", String::new()),
     };
@@ -379,6 +380,7 @@ fn load_page(c: &mut AnyConnection, input: PageInput) -> Result<tera::Context, A
         hooks,
     } = input;
     let (conv, access) = access_to(c, &user, conversation_id)?;
+    crate::conversations::actions::mark_read(c, conv.id, user.id)?;
     let newest_first = preference::get(c, user.id, preference::THREADS_NEWEST_FIRST)?.as_deref() == Some("1");
     let rows: Vec<ThreadRow> = threads::table
         .filter(threads::conversation_id.eq(conv.id))
@@ -430,7 +432,6 @@ fn load_page(c: &mut AnyConnection, input: PageInput) -> Result<tera::Context, A
         }
     }
     let visible = permissions::visible_mailboxes(c, &user)?;
-    let mailbox_names: HashMap<i64, String> = mailbox::list(c)?.into_iter().map(|m| (m.id, m.name)).collect();
     let now = db::now();
     let mut views = Vec::new();
     for t in rows {
@@ -458,7 +459,7 @@ fn load_page(c: &mut AnyConnection, input: PageInput) -> Result<tera::Context, A
             display_html(&t.body_html, &cids, shown)
         };
         let line = if kind == "line" {
-            line_sentence(lang, t.action_type, &t.action_data, &author, &names, &mailbox_names)
+            line_sentence(lang, t.action_type, &t.action_data, &author)
         } else {
             String::new()
         };

@@ -5,17 +5,20 @@ mod api;
 mod assets;
 mod compose;
 mod conversation;
+mod conversation_actions;
 mod downloads;
 mod error_pages;
 mod health;
 mod home;
 mod ingest_log;
+mod mailbox_view;
 mod mailboxes;
 mod modules;
 mod modules_admin;
 mod notifications;
 pub mod page;
 pub mod profile;
+mod search;
 pub mod session;
 mod settings;
 mod uploads;
@@ -51,7 +54,6 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             )
             .route("/invite/{token}", web::get().to(account::link_page))
             .route("/invite/{token}", web::post().to(account::complete_link))
-            .route("/mailboxes/{id}", web::get().to(home::mailbox_page))
             .route("/profile", web::get().to(profile::page))
             .route("/profile", web::post().to(profile::save))
             .route(
@@ -141,6 +143,45 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .route("/mailboxes/{id}/new", web::get().to(compose::new_page))
             .route("/mailboxes/{id}/new", web::post().to(compose::create))
             .route("/mailboxes/{id}/phone", web::post().to(compose::log_phone))
+            // Agent workspace (issue 6): the mailbox view, conversation actions, search.
+            .route("/mailboxes/{id}", web::get().to(mailbox_view::page))
+            .route(
+                "/conversations/bulk",
+                web::post().to(conversation_actions::bulk),
+            )
+            .route(
+                "/conversations/{id}/status",
+                web::post().to(conversation_actions::status),
+            )
+            .route(
+                "/conversations/{id}/assign",
+                web::post().to(conversation_actions::assign),
+            )
+            .route(
+                "/conversations/{id}/move",
+                web::post().to(conversation_actions::move_to),
+            )
+            .route(
+                "/conversations/{id}/merge",
+                web::post().to(conversation_actions::merge),
+            )
+            .route(
+                "/conversations/{id}/star",
+                web::post().to(conversation_actions::star),
+            )
+            .route(
+                "/conversations/{id}/follow",
+                web::post().to(conversation_actions::follow),
+            )
+            .route(
+                "/conversations/{id}/delete",
+                web::post().to(conversation_actions::delete),
+            )
+            .route(
+                "/conversations/{id}/restore",
+                web::post().to(conversation_actions::restore),
+            )
+            .route("/search", web::get().to(search::page))
             // Modules (issue 7): the admin page, then module routes.
             .route("/settings/modules", web::get().to(modules_admin::list))
             .route(

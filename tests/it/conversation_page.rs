@@ -95,7 +95,7 @@ pub(crate) fn fixture(backend: Backend) -> Fixture {
             thread_type: ThreadType::LineItem.as_i16(),
             status: 3,
             action_type: Some(LineItemAction::StatusChanged.as_i16()),
-            action_data: r#"{"from":1,"to":3}"#,
+            action_data: r#"{"status":3,"previous":1,"by":{"id":1,"name":"Ada Admin"}}"#,
             created_by_user_id: Some(admin_id),
             created_at: later + chrono::Duration::seconds(1),
             updated_at: later + chrono::Duration::seconds(1),
