@@ -53,7 +53,11 @@ fn json_list(json: &str) -> Vec<String> {
 }
 
 /// The agent's latest draft in a conversation, if any.
-pub fn find(conn: &mut AnyConnection, conversation_id: i64, user_id: i64) -> QueryResult<Option<Draft>> {
+pub fn find(
+    conn: &mut AnyConnection,
+    conversation_id: i64,
+    user_id: i64,
+) -> QueryResult<Option<Draft>> {
     let row: Option<(i64, String, String, String, String)> = threads::table
         .filter(threads::conversation_id.eq(conversation_id))
         .filter(threads::created_by_user_id.eq(user_id))
@@ -148,7 +152,11 @@ pub fn discard(conn: &mut AnyConnection, conversation_id: i64, user_id: i64) -> 
 
 /// Records which uploads a queued reply carries as files, so "Undo" can give them back to
 /// the editor.
-pub fn remember_uploads(conn: &mut AnyConnection, thread_id: i64, extras: &DraftExtras) -> QueryResult<()> {
+pub fn remember_uploads(
+    conn: &mut AnyConnection,
+    thread_id: i64,
+    extras: &DraftExtras,
+) -> QueryResult<()> {
     diesel::update(threads::table.find(thread_id))
         .set(threads::action_data.eq(serde_json::to_string(extras).unwrap_or_default()))
         .execute(conn)

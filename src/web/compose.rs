@@ -195,7 +195,9 @@ pub(super) fn problem(lang: &str, e: ReplyError) -> Result<String, AppError> {
     match e {
         ReplyError::Empty => Ok(i18n::t(lang, "conv_error_empty")),
         ReplyError::BadAddress(a) if a.is_empty() => Ok(i18n::t(lang, "conv_error_no_recipient")),
-        ReplyError::BadAddress(a) => Ok(i18n::t(lang, "conv_error_bad_address").replace("{address}", &a)),
+        ReplyError::BadAddress(a) => {
+            Ok(i18n::t(lang, "conv_error_bad_address").replace("{address}", &a))
+        }
         ReplyError::NotFound => Err(AppError::NotFound),
         ReplyError::Database(d) => Err(d.into()),
         ReplyError::File(f) => Err(AppError::Internal(f.to_string())),
@@ -209,7 +211,11 @@ pub(super) fn may_write(access: MailboxAccess) -> bool {
 
 /// The mailbox `id` when `user` may write in it: 404 when they may not see it, 403 when
 /// they may only read it.
-fn writable_mailbox(c: &mut AnyConnection, user: &User, id: i64) -> Result<mailbox::Mailbox, AppError> {
+fn writable_mailbox(
+    c: &mut AnyConnection,
+    user: &User,
+    id: i64,
+) -> Result<mailbox::Mailbox, AppError> {
     let access = permissions::mailbox_access(c, user, id)?.ok_or(AppError::NotFound)?;
     if !may_write(access) {
         return Err(AppError::Forbidden);
@@ -237,20 +243,14 @@ pub async fn forward(
     let note = text_to_html(&field(&form, "note"));
     let thread_id = field(&form, "thread_id").trim().parse::<i64>().ok();
     let outcome = crate::db::run(&state.pool, move |c| {
-        let access = super::conversation::access_to(c, &user, id)?.1;
-        if !may_write(access) {
-            return Err(AppError::Forbidden);
-        }
+        super::conversation::writable(c, &user, id)?;
         match outgoing::forward(c, &sending.context(), id, thread_id, user.id, &to, &note) {
             Ok(_) => Ok(None),
             Err(e) => problem(lang, e).map(Some),
         }
     })
     .await?;
-    match outcome {
-        None => Ok(see_other(&format!("/conversations/{id}?done=conv_forwarded"))),
-        Some(msg) => super::conversation::show(&state, &req, &me, id, Some(msg)).await,
-    }
+    super::conversation::back_to_page(&state, &req, &me, id, outcome, "conv_forwarded").await
 }
 
 /// `GET /mailboxes/{id}/new`: the "New conversation" page and the "Log a phone call" form.
@@ -263,7 +263,13 @@ pub async fn new_page(
     let id = path.into_inner();
     let user = me.user.clone();
     let mb = crate::db::run(&state.pool, move |c| writable_mailbox(c, &user, id)).await?;
-    render(&state, &req, Some(&me), "compose/new.html", new_page_context(mb))
+    render(
+        &state,
+        &req,
+        Some(&me),
+        "compose/new.html",
+        new_page_context(mb),
+    )
 }
 
 /// What the "New conversation" page shows for `mb`.
@@ -332,7 +338,9 @@ pub async fn create(
     match outcome {
         Ok(ids) => {
             let first = ids.first().copied().ok_or(AppError::NotFound)?;
-            Ok(see_other(&format!("/conversations/{first}?done=conv_started")))
+            Ok(see_other(&format!(
+                "/conversations/{first}?done=conv_started"
+            )))
         }
         Err((mb, msg)) => {
             let mut ctx = new_page_context(mb);
@@ -378,7 +386,9 @@ pub async fn log_phone(
     })
     .await?;
     match outcome {
-        Ok(conv) => Ok(see_other(&format!("/conversations/{conv}?done=conv_phone_logged"))),
+        Ok(conv) => Ok(see_other(&format!(
+            "/conversations/{conv}?done=conv_phone_logged"
+        ))),
         Err((mb, msg)) => {
             let mut ctx = new_page_context(mb);
             ctx.insert("error", &msg);
@@ -406,7 +416,10 @@ mod tests {
         );
         assert_eq!(inline, vec![12]);
         assert!(html.contains(r#"src="cid:upload-12@postdesk""#), "{html}");
-        assert!(!html.contains("/uploads/x"), "relative URLs are dropped: {html}");
+        assert!(
+            !html.contains("/uploads/x"),
+            "relative URLs are dropped: {html}"
+        );
         let back = html_for_editor(&html);
         assert!(back.contains(r#"src="/uploads/12""#), "{back}");
     }

@@ -40,18 +40,23 @@ const CSP_WITH_REMOTE_IMAGES: &str = "default-src 'self'; script-src 'self'; \
     object-src 'none'; frame-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /// The conversation and what `user` may do in its mailbox; 404 when they may not see it.
-pub(super) fn access_to(
+fn access_to(
     c: &mut AnyConnection,
     user: &User,
     conversation_id: i64,
 ) -> Result<(Conversation, MailboxAccess), AppError> {
     let conv = conversation::find(c, conversation_id)?.ok_or(AppError::NotFound)?;
-    let access = permissions::mailbox_access(c, user, conv.mailbox_id)?.ok_or(AppError::NotFound)?;
+    let access =
+        permissions::mailbox_access(c, user, conv.mailbox_id)?.ok_or(AppError::NotFound)?;
     Ok((conv, access))
 }
 
 /// Like [`access_to`], but 403 unless the user may write in the mailbox.
-fn writable(c: &mut AnyConnection, user: &User, conversation_id: i64) -> Result<Conversation, AppError> {
+pub(super) fn writable(
+    c: &mut AnyConnection,
+    user: &User,
+    conversation_id: i64,
+) -> Result<Conversation, AppError> {
     let (conv, access) = access_to(c, user, conversation_id)?;
     if !may_write(access) {
         return Err(AppError::Forbidden);
@@ -129,7 +134,9 @@ fn display_html(stored: &str, cids: &HashMap<String, i64>, remote: bool) -> (Str
         let lower = url.trim().to_ascii_lowercase();
         if let Some(cid) = lower.strip_prefix("cid:") {
             let cid = cid.trim_matches(['<', '>']);
-            return cids.get(cid).map(|id| format!("/attachments/{id}?inline=1"));
+            return cids
+                .get(cid)
+                .map(|id| format!("/attachments/{id}?inline=1"));
         }
         if lower.starts_with("data:") {
             return Some(url.to_string());
@@ -317,10 +324,9 @@ fn line_sentence(lang: &str, action: Option<i16>, data: &str, actor: &str) -> St
         },
         Some(LineItemAction::Deleted) => ("conv_line_deleted", String::new()),
         Some(LineItemAction::Restored) => ("conv_line_restored", String::new()),
-        Some(LineItemAction::FollowUpOf) => (
-            "conv_line_follow_up",
-            number("of").unwrap_or_default(),
-        ),
+        Some(LineItemAction::FollowUpOf) => {
+            ("conv_line_follow_up", number("of").unwrap_or_default())
+        }
         None => ("conv_line_other", String::new()),
     };
     i18n::t(lang, key)
@@ -338,7 +344,9 @@ fn delivery(
     let due_at = row.due_at.and_utc().to_rfc3339();
     let (state, text) = match status {
         OutboxStatus::Cancelled => return None,
-        OutboxStatus::Queued | OutboxStatus::Sending => ("sending", i18n::t(lang, "conv_delivery_sending")),
+        OutboxStatus::Queued | OutboxStatus::Sending => {
+            ("sending", i18n::t(lang, "conv_delivery_sending"))
+        }
         OutboxStatus::Sent => ("sent", i18n::t(lang, "conv_delivery_sent")),
         OutboxStatus::Retrying => (
             "retrying",
@@ -381,7 +389,8 @@ fn load_page(c: &mut AnyConnection, input: PageInput) -> Result<tera::Context, A
     } = input;
     let (conv, access) = access_to(c, &user, conversation_id)?;
     crate::conversations::actions::mark_read(c, conv.id, user.id)?;
-    let newest_first = preference::get(c, user.id, preference::THREADS_NEWEST_FIRST)?.as_deref() == Some("1");
+    let newest_first =
+        preference::get(c, user.id, preference::THREADS_NEWEST_FIRST)?.as_deref() == Some("1");
     let rows: Vec<ThreadRow> = threads::table
         .filter(threads::conversation_id.eq(conv.id))
         .filter(threads::state.ne(ConversationState::Draft.as_i16()))
@@ -428,7 +437,10 @@ fn load_page(c: &mut AnyConnection, input: PageInput) -> Result<tera::Context, A
     let mut assignable = Vec::new();
     for u in all_users.iter().filter(|u| u.is_active()) {
         if permissions::can_view_mailbox(c, u, conv.mailbox_id)? {
-            assignable.push(Person { id: u.id, name: u.full_name() });
+            assignable.push(Person {
+                id: u.id,
+                name: u.full_name(),
+            });
         }
     }
     let visible = permissions::visible_mailboxes(c, &user)?;
@@ -467,7 +479,10 @@ fn load_page(c: &mut AnyConnection, input: PageInput) -> Result<tera::Context, A
             String::new()
         } else {
             hooks
-                .render_slot("thread_after", &serde_json::json!({"conversation_id": conv.id, "thread_id": t.id}))
+                .render_slot(
+                    "thread_after",
+                    &serde_json::json!({"conversation_id": conv.id, "thread_id": t.id}),
+                )
                 .into_iter()
                 .map(|f| f.html)
                 .collect()
@@ -514,7 +529,9 @@ fn load_page(c: &mut AnyConnection, input: PageInput) -> Result<tera::Context, A
             .optional()?
             .map(|cu| -> QueryResult<CustomerCard> {
                 Ok(CustomerCard {
-                    name: format!("{} {}", cu.first_name, cu.last_name).trim().to_string(),
+                    name: format!("{} {}", cu.first_name, cu.last_name)
+                        .trim()
+                        .to_string(),
                     company: cu.company,
                     notes: cu.notes,
                     emails: customer::emails_of(c, id)?,
@@ -527,14 +544,28 @@ fn load_page(c: &mut AnyConnection, input: PageInput) -> Result<tera::Context, A
         Some(cid) => conversations::table
             .filter(conversations::customer_id.eq(cid))
             .filter(conversations::id.ne(conv.id))
-            .filter(conversations::mailbox_id.eq_any(visible.iter().map(|m| m.id).collect::<Vec<_>>()))
+            .filter(
+                conversations::mailbox_id.eq_any(visible.iter().map(|m| m.id).collect::<Vec<_>>()),
+            )
             .filter(conversations::state.eq(ConversationState::Published.as_i16()))
             .order(conversations::last_reply_at.desc())
             .limit(10)
-            .select((conversations::id, conversations::number, conversations::subject, conversations::status, conversations::last_reply_at))
+            .select((
+                conversations::id,
+                conversations::number,
+                conversations::subject,
+                conversations::status,
+                conversations::last_reply_at,
+            ))
             .load::<(i64, i64, String, i16, NaiveDateTime)>(c)?
             .into_iter()
-            .map(|(id, number, subject, status, at)| Previous { id, number, subject, status: status_name(lang, status), when: when(at) })
+            .map(|(id, number, subject, status, at)| Previous {
+                id,
+                number,
+                subject,
+                status: status_name(lang, status),
+                when: when(at),
+            })
             .collect(),
         None => Vec::new(),
     };
@@ -588,27 +619,41 @@ fn load_page(c: &mut AnyConnection, input: PageInput) -> Result<tera::Context, A
         .map(|s| serde_json::json!({"number": s.as_i16(), "value": s, "name": status_name(lang, s.as_i16())}))
         .collect();
     let mut ctx = tera::Context::new();
-    ctx.insert("conv", &serde_json::json!({
-        "id": conv.id,
-        "number": conv.number,
-        "subject": conv.subject,
-        "status": conv.status,
-        "status_name": status_name(lang, conv.status),
-        "assignee": conv.user_id,
-        "assignee_name": conv.user_id.and_then(|id| names.get(&id).cloned()),
-        "customer_email": conv.customer_email,
-        "deleted": conv.state == ConversationState::Deleted.as_i16(),
-        "phone": conv.conversation_type == crate::db::types::ConversationType::Phone.as_i16(),
-        "starred": starred > 0,
-        "following": following > 0,
-    }));
-    ctx.insert("mailbox", &serde_json::json!({"id": mb.id, "name": mb.name, "email": mb.email}));
+    ctx.insert(
+        "conv",
+        &serde_json::json!({
+            "id": conv.id,
+            "number": conv.number,
+            "subject": conv.subject,
+            "status": conv.status,
+            "status_name": status_name(lang, conv.status),
+            "assignee": conv.user_id,
+            "assignee_name": conv.user_id.and_then(|id| names.get(&id).cloned()),
+            "customer_email": conv.customer_email,
+            "deleted": conv.state == ConversationState::Deleted.as_i16(),
+            "phone": conv.conversation_type == crate::db::types::ConversationType::Phone.as_i16(),
+            "starred": starred > 0,
+            "following": following > 0,
+        }),
+    );
+    ctx.insert(
+        "mailbox",
+        &serde_json::json!({"id": mb.id, "name": mb.name, "email": mb.email}),
+    );
     ctx.insert("can_write", &may_write(access));
     ctx.insert("threads", &views);
     ctx.insert("newest_first", &newest_first);
     ctx.insert("statuses", &statuses);
     ctx.insert("assignable", &assignable);
-    ctx.insert("move_targets", &super::home::views(visible.into_iter().filter(|m| m.id != conv.mailbox_id).collect()));
+    ctx.insert(
+        "move_targets",
+        &super::home::views(
+            visible
+                .into_iter()
+                .filter(|m| m.id != conv.mailbox_id)
+                .collect(),
+        ),
+    );
     ctx.insert("customer", &card);
     ctx.insert("previous", &previous);
     ctx.insert("signature", &signature);
@@ -629,8 +674,24 @@ fn query_i64(req: &HttpRequest, name: &str) -> Option<i64> {
     })
 }
 
+/// After a form on the page: back to the page showing `done`, or the page again with the
+/// mistake the agent can fix (422).
+pub(super) async fn back_to_page(
+    state: &AppState,
+    req: &HttpRequest,
+    me: &CurrentUser,
+    id: i64,
+    mistake: Option<String>,
+    done: &str,
+) -> Result<HttpResponse, AppError> {
+    match mistake {
+        None => Ok(see_other(&format!("/conversations/{id}?done={done}"))),
+        Some(msg) => show(state, req, me, id, Some(msg)).await,
+    }
+}
+
 /// Renders the page; `error` (a mistake in a form just posted) answers 422.
-pub(super) async fn show(
+async fn show(
     state: &AppState,
     req: &HttpRequest,
     me: &CurrentUser,
@@ -682,7 +743,12 @@ fn draft_of(form: &Pairs) -> (String, Vec<String>, Vec<String>, DraftExtras) {
         uploads: ids(form, "upload"),
         status_after: field(form, "status_after").parse().ok(),
     };
-    (body, addresses(&field(form, "cc")), addresses(&field(form, "bcc")), extras)
+    (
+        body,
+        addresses(&field(form, "cc")),
+        addresses(&field(form, "bcc")),
+        extras,
+    )
 }
 
 /// `POST /conversations/{id}/reply`: `body` with `format` ("html" from the editor, else
@@ -723,23 +789,32 @@ pub async fn reply(
         };
         match reply::reply(c, &sending.context(), &input) {
             Ok(saved) => {
-                draft::remember_uploads(c, saved.thread_id, &DraftExtras { uploads: attached, status_after: status_after.map(ConversationStatus::as_i16) })?;
+                draft::remember_uploads(
+                    c,
+                    saved.thread_id,
+                    &DraftExtras {
+                        uploads: attached,
+                        status_after: status_after.map(ConversationStatus::as_i16),
+                    },
+                )?;
                 draft::discard(c, id, user.id)?;
                 Ok(None)
             }
             Err(e) => {
                 let msg = problem(lang, e)?;
-                let fields = DraftFields { body_html: &draft_body, cc: &draft_cc, bcc: &draft_bcc, extras: &extras };
+                let fields = DraftFields {
+                    body_html: &draft_body,
+                    cc: &draft_cc,
+                    bcc: &draft_bcc,
+                    extras: &extras,
+                };
                 draft::save(c, id, user.id, &fields)?;
                 Ok(Some(msg))
             }
         }
     })
     .await?;
-    match outcome {
-        None => Ok(see_other(&format!("/conversations/{id}?done=conv_reply_queued"))),
-        Some(msg) => show(&state, &req, &me, id, Some(msg)).await,
-    }
+    back_to_page(&state, &req, &me, id, outcome, "conv_reply_queued").await
 }
 
 /// `POST /conversations/{id}/note`: `body` (text); an internal note, never emailed.
@@ -762,10 +837,7 @@ pub async fn note(
         }
     })
     .await?;
-    match outcome {
-        None => Ok(see_other(&format!("/conversations/{id}?done=conv_note_added"))),
-        Some(msg) => show(&state, &req, &me, id, Some(msg)).await,
-    }
+    back_to_page(&state, &req, &me, id, outcome, "conv_note_added").await
 }
 
 /// `POST /conversations/{id}/draft`: the editor's fields (as for reply), saved as the
@@ -785,7 +857,12 @@ pub async fn save_draft(
         if discard {
             draft::discard(c, id, user.id)?;
         } else {
-            let fields = DraftFields { body_html: &body, cc: &cc, bcc: &bcc, extras: &extras };
+            let fields = DraftFields {
+                body_html: &body,
+                cc: &cc,
+                bcc: &bcc,
+                extras: &extras,
+            };
             draft::save(c, id, user.id, &fields)?;
         }
         Ok(())
@@ -832,8 +909,14 @@ pub async fn undo(
         Ok((conv, undone))
     })
     .await?;
-    let done = if undone { "conv_undone" } else { "conv_undo_late" };
-    Ok(see_other(&format!("/conversations/{conv}?done={done}#reply")))
+    let done = if undone {
+        "conv_undone"
+    } else {
+        "conv_undo_late"
+    };
+    Ok(see_other(&format!(
+        "/conversations/{conv}?done={done}#reply"
+    )))
 }
 
 /// `POST /threads/{id}/retry`: a failed message goes back into the queue now.
@@ -854,7 +937,9 @@ pub async fn retry(
         Ok(conv)
     })
     .await?;
-    Ok(see_other(&format!("/conversations/{conv}?done=conv_retrying#thread-{thread_id}")))
+    Ok(see_other(&format!(
+        "/conversations/{conv}?done=conv_retrying#thread-{thread_id}"
+    )))
 }
 
 /// `POST /preferences/thread-order`: `newest_first` = 1|0, `return` = the page to go back
@@ -864,7 +949,11 @@ pub async fn thread_order(
     me: CurrentUser,
     CsrfForm(form): CsrfForm<Pairs>,
 ) -> Result<HttpResponse, AppError> {
-    let value = if field(&form, "newest_first") == "1" { "1" } else { "0" };
+    let value = if field(&form, "newest_first") == "1" {
+        "1"
+    } else {
+        "0"
+    };
     let back = field(&form, "return");
     let back = if back.starts_with('/') && !back.starts_with("//") && !back.contains('\\') {
         back
@@ -873,7 +962,12 @@ pub async fn thread_order(
     };
     let user_id = me.user.id;
     db::run(&state.pool, move |c| {
-        Ok(preference::set(c, user_id, preference::THREADS_NEWEST_FIRST, value)?)
+        Ok(preference::set(
+            c,
+            user_id,
+            preference::THREADS_NEWEST_FIRST,
+            value,
+        )?)
     })
     .await?;
     Ok(see_other(&back))
@@ -894,7 +988,10 @@ mod tests {
         assert_eq!(html.matches("data-blocked").count(), 2, "{html}");
         let (html, blocked) = display_html(stored, &cids, true);
         assert!(!blocked);
-        assert!(html.contains(r#"src="https://tracker.test/p.gif?a=1&amp;b=2""#), "{html}");
+        assert!(
+            html.contains(r#"src="https://tracker.test/p.gif?a=1&amp;b=2""#),
+            "{html}"
+        );
     }
 
     #[test]

@@ -65,7 +65,10 @@ fn wants_inline(req: &HttpRequest) -> bool {
         .any(|p| p == "inline=1" || p == "inline=true")
 }
 
-pub(super) fn safe_response(content_type: &str, disposition: String) -> actix_web::HttpResponseBuilder {
+pub(super) fn safe_response(
+    content_type: &str,
+    disposition: String,
+) -> actix_web::HttpResponseBuilder {
     let mut resp = HttpResponse::Ok();
     resp.insert_header((header::CONTENT_TYPE, content_type))
         .insert_header((header::CONTENT_DISPOSITION, disposition))

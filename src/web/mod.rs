@@ -112,10 +112,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .route("/api/mailboxes", web::get().to(api::mailboxes))
             .route("/api/mailboxes/{id}", web::get().to(api::mailbox))
             // Conversation page, reply editor and compose forms (issues 5 and 6).
-            .route(
-                "/conversations/{id}",
-                web::get().to(conversation::page),
-            )
+            .route("/conversations/{id}", web::get().to(conversation::page))
             .route(
                 "/conversations/{id}/reply",
                 web::post().to(conversation::reply),

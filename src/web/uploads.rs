@@ -62,10 +62,11 @@ pub async fn create(
         return Err(AppError::BadRequest("the file is empty".into()));
     }
     let raw_name = header_value(&req, "x-file-name");
-    let decoded: String = serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("n={raw_name}"))
-        .ok()
-        .and_then(|v| v.into_iter().next().map(|(_, n)| n))
-        .unwrap_or_default();
+    let decoded: String =
+        serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("n={raw_name}"))
+            .ok()
+            .and_then(|v| v.into_iter().next().map(|(_, n)| n))
+            .unwrap_or_default();
     let name = crate::mail::inbound::parse::sanitize_file_name(&decoded, "file");
     let declared_type = header_value(&req, "content-type").to_ascii_lowercase();
     let mime = match declared_type.split(';').next().map(str::trim) {

@@ -276,7 +276,14 @@ impl Client {
 
     /// POST raw bytes as a script does an upload: type, percent-encoded file name and the
     /// CSRF token (empty: none) in headers.
-    pub fn post_bytes(&self, path: &str, token: &str, content_type: &str, name: &str, body: &[u8]) -> Resp {
+    pub fn post_bytes(
+        &self,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        name: &str,
+        body: &[u8],
+    ) -> Resp {
         let mut req = self
             .agent
             .post(&format!("{}{path}", self.base))

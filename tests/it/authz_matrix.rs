@@ -406,7 +406,12 @@ fn every_route_answers_each_role_as_it_should() {
         ),
         // The conversation page and its forms: writing needs reply access (the agent
         // with access here may only view); empty forms are refused (422) for the admin.
-        row("GET", "/conversations/{id}", &conv_page, [303, 404, 200, 200]),
+        row(
+            "GET",
+            "/conversations/{id}",
+            &conv_page,
+            [303, 404, 200, 200],
+        ),
         row(
             "POST",
             "/conversations/{id}/reply",

@@ -87,14 +87,21 @@ fn built_mail(app: &crate::app::TestApp, thread_id: i64) -> String {
         if let Some(Some(m)) = mime {
             return String::from_utf8_lossy(&m).replace("=\r\n", "");
         }
-        assert!(Instant::now() < deadline, "the outbox never built thread {thread_id}");
+        assert!(
+            Instant::now() < deadline,
+            "the outbox never built thread {thread_id}"
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
 }
 
 /// Waits until the conversation's status and assignee satisfy `ok` (a form posted by the
 /// page's script has landed).
-async fn until(app: &crate::app::TestApp, conversation_id: i64, ok: impl Fn(i16, Option<i64>) -> bool) {
+async fn until(
+    app: &crate::app::TestApp,
+    conversation_id: i64,
+    ok: impl Fn(i16, Option<i64>) -> bool,
+) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let (status, assignee): (i16, Option<i64>) = conversations::table
@@ -105,7 +112,10 @@ async fn until(app: &crate::app::TestApp, conversation_id: i64, ok: impl Fn(i16,
         if ok(status, assignee) {
             return;
         }
-        assert!(Instant::now() < deadline, "the conversation did not change: {status} {assignee:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the conversation did not change: {status} {assignee:?}"
+        );
         actix_web::rt::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -135,9 +145,17 @@ fn agent_workspace_in_a_real_browser() {
         c.goto(&format!("{base}/mailboxes/{}", f.mailbox_id)).await.expect("mailbox");
         shot(&c, "workspace-mailbox-desktop-en").await;
 
-        // The hostile message: nothing ran, nothing framed, nothing covers the page.
-        c.goto(&conv_url).await.expect("conversation");
+        // Open the conversation from the mailbox's list.
+        let link = format!("a[href='/conversations/{}']", f.conversation_id);
+        css(&c, &link).await;
+        c.find(Locator::Css(&link))
+            .await
+            .expect("conversation link")
+            .click()
+            .await
+            .expect("open conversation");
         wait_for(&c, "conversation").await;
+        // The hostile message: nothing ran, nothing framed, nothing covers the page.
         let verdict = js(
             &c,
             &format!(
