@@ -64,7 +64,8 @@ pub(crate) fn fixture(backend: Backend) -> Fixture {
         .first(&mut conn)
         .expect("conversation");
     let admin_id = admin_id(&mut conn);
-    let later = now + chrono::Duration::seconds(1);
+    // After the seeded message, however long seeding took.
+    let later = postdesk::db::now() + chrono::Duration::seconds(1);
     let remote_thread = thread::add(
         &mut conn,
         &thread::NewThread {
@@ -578,7 +579,7 @@ fn conversation_page_threads_forms_and_outbox_on_every_backend() {
         };
         assert!(
             pos(f.remote_thread) < pos(f.customer_thread),
-            "{backend:?}: newest first"
+            "{backend:?}: newest first: {:?}", newest.match_indices("id=\"thread-").map(|(i, _)| &newest[i..i + 14]).collect::<Vec<_>>()
         );
         let off_site = admin.post(
             "/preferences/thread-order",
