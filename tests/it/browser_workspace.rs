@@ -187,6 +187,17 @@ fn agent_workspace_in_a_real_browser() {
         assert_eq!(verdict["overlayOnTop"], false, "{verdict}");
         assert_eq!(verdict["text"], true, "the harmless text stays: {verdict}");
         shot(&c, "workspace-conversation-desktop-en").await;
+        // Page weight: the CSS and JavaScript a first load of this page fetches.
+        let weight = js(
+            &c,
+            "return performance.getEntriesByType('resource')
+               .filter(e => /\\.(css|js)$/.test(new URL(e.name).pathname))
+               .reduce((n, e) => n + e.decodedBodySize, 0);",
+        )
+        .await;
+        let bytes = weight.as_u64().unwrap_or(u64::MAX);
+        println!("conversation page CSS+JS: {bytes} bytes uncompressed");
+        assert!(bytes > 50_000 && bytes < 150 * 1024, "CSS+JS of the conversation page: {bytes} bytes");
 
         // Reply with bold text and a pasted image.
         write_reply(&c, "Thanks for writing. ", "This part is bold").await;

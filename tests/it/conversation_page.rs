@@ -579,7 +579,11 @@ fn conversation_page_threads_forms_and_outbox_on_every_backend() {
         };
         assert!(
             pos(f.remote_thread) < pos(f.customer_thread),
-            "{backend:?}: newest first: {:?}", newest.match_indices("id=\"thread-").map(|(i, _)| &newest[i..i + 14]).collect::<Vec<_>>()
+            "{backend:?}: newest first: {:?}",
+            newest
+                .match_indices("id=\"thread-")
+                .map(|(i, _)| &newest[i..i + 14])
+                .collect::<Vec<_>>()
         );
         let off_site = admin.post(
             "/preferences/thread-order",
