@@ -22,6 +22,7 @@ const EN_PARTS: &[&str] = &[
     include_str!("en/customers.toml"),
     include_str!("en/general.toml"),
     include_str!("en/workspace.toml"),
+    include_str!("en/conversation.toml"),
 ];
 /// The Russian catalog files, in the same order.
 const RU_PARTS: &[&str] = &[
@@ -29,6 +30,7 @@ const RU_PARTS: &[&str] = &[
     include_str!("ru/customers.toml"),
     include_str!("ru/general.toml"),
     include_str!("ru/workspace.toml"),
+    include_str!("ru/conversation.toml"),
 ];
 
 fn parse(parts: &[&str]) -> Catalog {
