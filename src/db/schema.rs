@@ -284,6 +284,8 @@ diesel::table! {
         user_id -> Nullable<BigInt>,
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
+        key_prefix -> Text,
+        rate_per_minute -> Integer,
     }
 }
 
@@ -418,6 +420,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_webhooks (id) {
+        id -> BigInt,
+        url -> Text,
+        events -> Text,
+        secret -> Text,
+        user_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_webhook_deliveries (id) {
+        id -> BigInt,
+        webhook_id -> BigInt,
+        event_id -> BigInt,
+        event -> Text,
+        body -> Text,
+        status -> SmallInt,
+        attempts -> Integer,
+        next_at -> Timestamp,
+        last_error -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(user_tokens -> users (user_id));
 diesel::joinable!(activity_log -> users (user_id));
@@ -450,6 +479,8 @@ diesel::joinable!(ingest_failures -> mailboxes (mailbox_id));
 diesel::joinable!(notification_prefs -> users (user_id));
 diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(notifications -> conversations (conversation_id));
+diesel::joinable!(api_webhooks -> users (user_id));
+diesel::joinable!(api_webhook_deliveries -> api_webhooks (webhook_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -480,4 +511,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     event_cursors,
     notification_prefs,
     notifications,
+    api_webhooks,
+    api_webhook_deliveries,
 );

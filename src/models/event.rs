@@ -29,6 +29,8 @@ pub enum EventKind {
     MailSent,
     /// A conversation's assignee changed (payload: `assignee`, `previous`).
     Assigned,
+    /// A customer record was changed (payload: `customer_id`).
+    CustomerUpdated,
 }
 
 impl EventKind {
@@ -45,6 +47,7 @@ impl EventKind {
             EventKind::NoteAdded => "note_added",
             EventKind::MailSent => "mail_sent",
             EventKind::Assigned => "assigned",
+            EventKind::CustomerUpdated => "customer_updated",
         }
     }
 }

@@ -103,9 +103,15 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             )
             .route("/attachments/{id}", web::get().to(downloads::attachment))
             .route("/threads/{id}/original", web::get().to(downloads::original))
-            .route("/api/me", web::get().to(api::me))
-            .route("/api/mailboxes", web::get().to(api::mailboxes))
-            .route("/api/mailboxes/{id}", web::get().to(api::mailbox))
+            // REST API (issue 8): the routes are listed in src/api/mod.rs (they feed
+            // /api/openapi.json); the settings page for API keys is here.
+            .configure(crate::api::configure)
+            .route("/settings/api-keys", web::get().to(api::keys_page))
+            .route("/settings/api-keys", web::post().to(api::create_key))
+            .route(
+                "/settings/api-keys/{id}/revoke",
+                web::post().to(api::revoke_key),
+            )
             // Modules (issue 7): the admin page, then module routes.
             .route("/settings/modules", web::get().to(modules_admin::list))
             .route(
