@@ -210,6 +210,7 @@ pub struct CustomerUpdate {
     /// The complete list of addresses (then `emails_add` is ignored).
     pub emails: Option<Vec<String>>,
     /// Addresses to add.
+    #[serde(rename = "emails_add")]
     pub emails_add: Option<Vec<String>>,
 }
 
