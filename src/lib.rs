@@ -23,6 +23,7 @@ pub mod mail;
 pub mod models;
 pub mod permissions;
 pub mod sanitize;
+pub mod search;
 pub mod storage;
 pub mod system_mail;
 pub mod web;

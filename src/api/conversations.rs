@@ -17,6 +17,7 @@ use super::input::{
 use super::threads::{self, ThreadInput};
 use super::views::{self, ConversationRow, ConversationView, Page, folder};
 use crate::AppState;
+use crate::conversations::actions::{self, ActionError};
 use crate::db::AnyConnection;
 use crate::db::schema::{conversations, customer_emails, stars};
 use crate::db::types::{ConversationState, ConversationStatus, ConversationType, MailboxAccess};
@@ -592,7 +593,7 @@ pub async fn create(
             threads::add(c, &ctx, id, t, b.imported, i == 0)?;
         }
         if let Some(a) = b.assign_to {
-            crate::conversations::assign::assign(c, id, Some(a), Some(me.user.id))?;
+            actions::assign(c, id, Some(a), me.user.id)?;
         }
         let closed = closed_at.filter(|_| b.imported);
         if status.is_some() || closed.is_some() {
@@ -734,49 +735,22 @@ pub async fn delete(
     run(&state.pool, move |c| {
         let (_, access) = visible(c, &me.user, id)?;
         require_reply(access)?;
-        actions::delete(c, id, Some(me.user.id))?;
+        actions::delete(c, id, me.user.id)?;
         Ok(())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Stand-in for `crate::conversations::actions` until that lands (branch ws).
-mod actions {
-    use diesel::prelude::*;
-
-    use crate::db::AnyConnection;
-    use crate::db::schema::conversations;
-    use crate::db::types::{ConversationState, ConversationStatus};
-
-    pub fn set_status(
-        c: &mut AnyConnection,
-        _hooks: &crate::hooks::Registry,
-        id: i64,
-        status: ConversationStatus,
-        _by: i64,
-    ) -> QueryResult<()> {
-        diesel::update(conversations::table.find(id))
-            .set(conversations::status.eq(status.as_i16()))
-            .execute(c)
-            .map(|_| ())
-    }
-
-    pub fn assign(c: &mut AnyConnection, id: i64, to: Option<i64>, by: i64) -> QueryResult<()> {
-        crate::conversations::assign::assign(c, id, to, Some(by)).map(|_| ())
-    }
-
-    pub fn move_to_mailbox(c: &mut AnyConnection, id: i64, m: i64, _by: i64) -> QueryResult<()> {
-        diesel::update(conversations::table.find(id))
-            .set(conversations::mailbox_id.eq(m))
-            .execute(c)
-            .map(|_| ())
-    }
-
-    pub fn delete(c: &mut AnyConnection, id: i64, _by: Option<i64>) -> QueryResult<()> {
-        diesel::update(conversations::table.find(id))
-            .set(conversations::state.eq(ConversationState::Deleted.as_i16()))
-            .execute(c)
-            .map(|_| ())
+impl From<ActionError> for ApiError {
+    fn from(e: ActionError) -> Self {
+        match e {
+            ActionError::NotFound => ApiError::NotFound,
+            ActionError::Invalid(m) => ApiError::field(FieldError::json("", m)),
+            ActionError::Vetoed { module, reason } => {
+                ApiError::Forbidden(format!("the module {module} refused: {reason}"))
+            }
+            ActionError::Db(e) => e.into(),
+        }
     }
 }

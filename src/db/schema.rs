@@ -421,6 +421,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    conversation_reads (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        conversation_id -> BigInt,
+        read_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    conversation_counts (id) {
+        id -> BigInt,
+        mailbox_id -> BigInt,
+        state -> SmallInt,
+        status -> SmallInt,
+        user_id -> BigInt,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
     api_webhooks (id) {
         id -> BigInt,
         url -> Text,
@@ -479,6 +499,9 @@ diesel::joinable!(ingest_failures -> mailboxes (mailbox_id));
 diesel::joinable!(notification_prefs -> users (user_id));
 diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(notifications -> conversations (conversation_id));
+diesel::joinable!(conversation_reads -> users (user_id));
+diesel::joinable!(conversation_reads -> conversations (conversation_id));
+diesel::joinable!(conversation_counts -> mailboxes (mailbox_id));
 diesel::joinable!(api_webhooks -> users (user_id));
 diesel::joinable!(api_webhook_deliveries -> api_webhooks (webhook_id));
 
@@ -511,6 +534,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     event_cursors,
     notification_prefs,
     notifications,
+    conversation_reads,
+    conversation_counts,
     api_webhooks,
     api_webhook_deliveries,
 );

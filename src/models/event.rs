@@ -31,6 +31,14 @@ pub enum EventKind {
     Assigned,
     /// A customer record was changed (payload: `customer_id`).
     CustomerUpdated,
+    /// A conversation moved to another mailbox (payload: `from_mailbox_id`, `to_mailbox_id`).
+    Moved,
+    /// Another conversation was merged into this one (payload: `source_id`, `source_number`).
+    Merged,
+    /// A conversation went to Deleted.
+    Deleted,
+    /// A conversation came back from Deleted.
+    Restored,
 }
 
 impl EventKind {
@@ -48,6 +56,10 @@ impl EventKind {
             EventKind::MailSent => "mail_sent",
             EventKind::Assigned => "assigned",
             EventKind::CustomerUpdated => "customer_updated",
+            EventKind::Moved => "moved",
+            EventKind::Merged => "merged",
+            EventKind::Deleted => "deleted",
+            EventKind::Restored => "restored",
         }
     }
 }

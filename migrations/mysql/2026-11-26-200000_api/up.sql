@@ -9,7 +9,8 @@ CREATE TABLE IF NOT EXISTS api_webhooks (
   secret VARCHAR(128) NOT NULL,
   user_id BIGINT,
   created_at DATETIME(6) NOT NULL,
-  FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE SET NULL
+  FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE SET NULL,
+  INDEX ix_api_webhooks_user_id (user_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 CREATE TABLE IF NOT EXISTS api_webhook_deliveries (
   id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,

@@ -11,6 +11,7 @@ CREATE TABLE api_webhooks (
   created_at TIMESTAMP NOT NULL,
   FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE SET NULL
 );
+CREATE INDEX ix_api_webhooks_user_id ON api_webhooks (user_id);
 CREATE TABLE api_webhook_deliveries (
   id BIGSERIAL PRIMARY KEY,
   webhook_id BIGINT NOT NULL,
