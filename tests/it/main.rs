@@ -19,3 +19,4 @@ mod permissions;
 mod schema_parity;
 mod server;
 mod support;
+mod workspace;
