@@ -389,7 +389,7 @@ fn endpoints_on(backend: Backend) {
     assert_eq!(got.status, 200);
     let mut want = keys_of(&documented_conversation());
     let have = keys_of(&got.body);
-    // closedByUser, assignedTo and action are null here and there are no attachments yet:
+    // closedByUser and assignedTo are null here and there are no attachments yet:
     // their subkeys are absent (the attachment's are checked after the reply below).
     let attachment_keys: BTreeSet<String> = want
         .iter()
@@ -397,7 +397,6 @@ fn endpoints_on(backend: Backend) {
         .collect();
     want.retain(|k| {
         !k.starts_with("closedByUser.")
-            && !k.contains("action.")
             && !k.contains("assignedTo.")
             && !k.contains("attachments[].")
     });
@@ -414,7 +413,13 @@ fn endpoints_on(backend: Backend) {
     assert_eq!(v["createdBy"]["type"], "customer");
     assert_eq!(v["source"], json!({"type": "email", "via": "customer"}));
     assert_eq!(v["customerWaitingSince"]["latestReplyFrom"], "customer");
-    let threads = v["_embedded"]["threads"].as_array().expect("threads");
+    let all = v["_embedded"]["threads"].as_array().expect("threads");
+    let assigned = all
+        .iter()
+        .find(|t| t["type"] == "lineitem")
+        .expect("the assignment's line item");
+    assert_eq!(assigned["action"]["type"], "changed-ticket-assignee");
+    let threads: Vec<&Value> = all.iter().filter(|t| t["type"] != "lineitem").collect();
     assert_eq!(threads.len(), 2);
     assert_eq!(threads[0]["type"], "note");
     assert_eq!(threads[1]["type"], "customer");
@@ -457,7 +462,7 @@ fn endpoints_on(backend: Backend) {
         embedded["_embedded"]["conversations"][0]["_embedded"]["threads"]
             .as_array()
             .map(Vec::len),
-        Some(2)
+        Some(3)
     );
     assert_eq!(count("?status=active,closed", admin), 2);
     assert_eq!(count("?status=closed", admin), 1);
