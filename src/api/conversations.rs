@@ -466,6 +466,7 @@ pub struct CustomerRef {
 pub struct CreateConversation {
     /// email, phone or chat.
     #[serde(rename = "type")]
+    #[schemars(extend("enum" = ["email", "phone", "chat"]))]
     pub kind: String,
     /// The mailbox.
     pub mailbox_id: i64,
@@ -481,10 +482,13 @@ pub struct CreateConversation {
     /// Assignee's user id.
     pub assign_to: Option<i64>,
     /// active, pending or closed.
+    #[schemars(extend("enum" = ["active", "pending", "closed", null]))]
     pub status: Option<String>,
     /// When it was created (ISO 8601).
+    #[schemars(extend("format" = "date-time"))]
     pub created_at: Option<String>,
     /// When it was closed (imported conversations only).
+    #[schemars(extend("format" = "date-time"))]
     pub closed_at: Option<String>,
 }
 
@@ -620,6 +624,7 @@ pub struct UpdateConversation {
     /// is an admin's).
     pub by_user: Option<i64>,
     /// active, pending, closed or spam.
+    #[schemars(extend("enum" = ["active", "pending", "closed", "spam", null]))]
     pub status: Option<String>,
     /// New assignee's user id.
     pub assign_to: Option<i64>,

@@ -46,6 +46,7 @@ pub struct AttachmentInput {
 pub struct ThreadInput {
     /// customer, message or note.
     #[serde(rename = "type")]
+    #[schemars(extend("enum" = ["customer", "message", "note"]))]
     pub kind: String,
     /// The text (HTML allowed; sanitized).
     pub text: String,
@@ -58,6 +59,7 @@ pub struct ThreadInput {
     /// Bcc addresses.
     pub bcc: Option<Vec<String>>,
     /// When it was written (imported threads only).
+    #[schemars(extend("format" = "date-time"))]
     pub created_at: Option<String>,
     /// Attachments.
     pub attachments: Option<Vec<AttachmentInput>>,
@@ -74,8 +76,10 @@ pub struct CreateThread {
     #[serde(default)]
     pub imported: bool,
     /// The conversation's status afterwards: active, pending or closed.
+    #[schemars(extend("enum" = ["active", "pending", "closed", null]))]
     pub status: Option<String>,
-    /// draft or published (default); drafts are not supported and are refused.
+    /// published (the default; drafts are not supported).
+    #[schemars(extend("enum" = ["published", null]))]
     pub state: Option<String>,
 }
 

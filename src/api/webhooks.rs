@@ -95,6 +95,7 @@ pub struct CreateWebhook {
     /// Where to POST (http or https).
     pub url: String,
     /// Event names to send.
+    #[schemars(extend("items" = {"type": "string", "enum": EVENTS}, "minItems" = 1))]
     pub events: Vec<String>,
     /// The signing secret (a Postdesk addition; generated when left out).
     pub secret: Option<String>,
