@@ -249,11 +249,7 @@ impl Filters {
             q = q.filter(conversations::number.eq(n));
         }
         if let Some(s) = &self.subject {
-            let escaped = s
-                .to_lowercase()
-                .replace('\\', "")
-                .replace('%', "")
-                .replace('_', "");
+            let escaped = s.to_lowercase().replace(['\\', '%', '_'], "");
             q = q.filter(lower(conversations::subject).like(format!("%{escaped}%")));
         }
         if let Some(u) = self.created_by_user {
@@ -557,6 +553,7 @@ pub async fn create(
     checks.finish()?;
     let kind = kind.unwrap_or(ConversationType::Email);
     let ctx = threads::Context::of(&state)?;
+    let hooks = state.hooks.clone();
     let id = run(&state.pool, move |c| {
         let access = permissions::mailbox_access(c, &me.user, b.mailbox_id)?.ok_or_else(|| {
             ApiError::field(
@@ -600,7 +597,11 @@ pub async fn create(
             actions::assign(c, id, Some(a), me.user.id)?;
         }
         let closed = closed_at.filter(|_| b.imported);
-        if status.is_some() || closed.is_some() {
+        if !b.imported {
+            if let Some(st) = status {
+                actions::set_status(c, &hooks, id, st, me.user.id)?;
+            }
+        } else if status.is_some() || closed.is_some() {
             let st = status.unwrap_or(ConversationStatus::Closed);
             let closed_at = (st == ConversationStatus::Closed).then(|| closed.unwrap_or(now));
             diesel::update(conversations::table.find(id))

@@ -593,19 +593,15 @@ pub async fn create(
         )));
     };
     let ctx = Context::of(&state)?;
+    let hooks = state.hooks.clone();
     let thread_id = run(&state.pool, move |c| {
         let (row, access) = visible(c, &me.user, id)?;
         require_reply(access)?;
         settle_user(c, &me.user, &mut t, row.mailbox_id)?;
         let thread_id = add(c, &ctx, id, &t, b.imported, false)?;
         if let Some(st) = status {
-            let closed_at = (st == ConversationStatus::Closed).then(now);
-            diesel::update(conversations::table.find(id))
-                .set((
-                    conversations::status.eq(st.as_i16()),
-                    conversations::closed_at.eq(closed_at),
-                ))
-                .execute(c)?;
+            let by = t.user.unwrap_or(me.user.id);
+            crate::conversations::actions::set_status(c, &hooks, id, st, by)?;
         }
         Ok(thread_id)
     })

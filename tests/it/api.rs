@@ -704,12 +704,16 @@ fn endpoints_on(backend: Backend) {
     assert_eq!(queued, 1, "the reply is in the outbox like a UI reply");
     let after = go("GET", &format!("/api/conversations/{c1}"), agent, None).body;
     assert_eq!(after["status"], "closed");
-    assert_eq!(after["_embedded"]["threads"][0]["type"], "message");
+    let newest = &after["_embedded"]["threads"];
     assert_eq!(
-        after["_embedded"]["threads"][0]["createdBy"]["id"],
-        w.agent_id
+        newest[0]["type"], "lineitem",
+        "the status change is recorded"
     );
-    let file = &after["_embedded"]["threads"][0]["_embedded"]["attachments"][0];
+    assert_eq!(newest[0]["action"]["type"], "changed-ticket-status");
+    assert_eq!(newest[1]["type"], "message");
+    assert_eq!(newest[1]["id"], reply_id);
+    assert_eq!(newest[1]["createdBy"]["id"], w.agent_id);
+    let file = &newest[1]["_embedded"]["attachments"][0];
     assert_eq!(file["fileName"], "r.txt");
     assert_eq!(file["size"], 4);
     assert_eq!(keys_of(file), attachment_keys, "attachment shape");
@@ -975,7 +979,10 @@ fn huge_bodies_wrong_media_and_floods_are_refused() {
 
 /// A one-connection-at-a-time HTTP server answering `codes` in turn, reporting each
 /// request's headers and body.
-fn receiver(codes: Vec<u16>) -> (String, mpsc::Receiver<(Vec<(String, String)>, String)>) {
+/// One request a [`receiver`] got: its headers (names lower-cased) and body.
+type Received = (Vec<(String, String)>, String);
+
+fn receiver(codes: Vec<u16>) -> (String, mpsc::Receiver<Received>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
     let (tx, rx) = mpsc::channel();
