@@ -9,6 +9,7 @@ use crate::config::{CONFIG_FILE, Config};
 use crate::db::{self, dialect};
 use crate::{AppState, StartError};
 
+mod api_key;
 mod mail;
 mod module;
 
@@ -69,6 +70,12 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// REST API keys: create one acting as a user, list, revoke.
+    ApiKey {
+        /// What to do.
+        #[command(subcommand)]
+        command: api_key::ApiKeyCommand,
+    },
 }
 
 /// `postdesk install` options.
@@ -153,6 +160,7 @@ pub fn main() -> ExitCode {
         Command::Module { command } => {
             module::module(&cli.data, command).map_err(|e| e.to_string())
         }
+        Command::ApiKey { command } => api_key::api_key(&cli.data, command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -23,6 +23,7 @@ const EN_PARTS: &[&str] = &[
     include_str!("en/general.toml"),
     include_str!("en/workspace.toml"),
     include_str!("en/conversation.toml"),
+    include_str!("en/api.toml"),
 ];
 /// The Russian catalog files, in the same order.
 const RU_PARTS: &[&str] = &[
@@ -31,6 +32,7 @@ const RU_PARTS: &[&str] = &[
     include_str!("ru/general.toml"),
     include_str!("ru/workspace.toml"),
     include_str!("ru/conversation.toml"),
+    include_str!("ru/api.toml"),
 ];
 
 fn parse(parts: &[&str]) -> Catalog {
