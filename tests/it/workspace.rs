@@ -18,9 +18,10 @@ use postdesk::db::types::{
 };
 use postdesk::db::{self, AnyConnection, Backend};
 use postdesk::hooks::Registry;
-use postdesk::models::{conversation, customer, mailbox, mailbox_user, thread, user};
+use postdesk::models::{conversation, customer, mailbox_user, thread, user};
 
 use crate::app::{ADMIN_EMAIL, ADMIN_PASSWORD, Client, TestApp};
+use crate::mail_admin::new_mailbox;
 use crate::support::{BACKENDS, TestDb};
 
 const ACTIVE: i16 = 1;
@@ -30,20 +31,6 @@ const SPAM: i16 = 4;
 const DRAFT: i16 = 1;
 const PUBLISHED: i16 = 2;
 const DELETED: i16 = 3;
-
-fn new_mailbox(conn: &mut AnyConnection, name: &'static str, email: &'static str) -> i64 {
-    let now = db::now();
-    mailbox::create(
-        conn,
-        &mailbox::NewMailbox {
-            name,
-            email,
-            created_at: now,
-            updated_at: now,
-        },
-    )
-    .expect("mailbox")
-}
 
 fn new_agent(conn: &mut AnyConnection, first: &str, email: &str) -> i64 {
     user::create(
