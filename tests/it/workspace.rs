@@ -1152,3 +1152,152 @@ fn pages_and_actions(backend: Backend) {
     let more = older_link(&by_subject.body).expect("a second page of results");
     assert!(!listed(&agent.get(&more).body).is_empty());
 }
+
+/// Presses and releases one key in the browser (real keyboard events).
+async fn press(c: &fantoccini::Client, key: char) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: key })
+        .then(KeyAction::Up { value: key });
+    c.perform_actions(keys).await.expect("keys");
+}
+
+async fn js(c: &fantoccini::Client, script: &str) -> serde_json::Value {
+    c.execute(script, vec![]).await.expect("script")
+}
+
+#[test]
+fn the_mailbox_view_in_a_real_browser_on_a_desktop_and_a_phone() {
+    use crate::browser::{browser, fill, shot, wait_for};
+    use fantoccini::Locator;
+
+    let app = TestApp::installed(Backend::Sqlite);
+    let mut conn = app.conn();
+    let a = new_mailbox(&mut conn, "Support", "support@example.com");
+    let now = db::now();
+    let mut ids = Vec::new();
+    for (i, (first, subject)) in [
+        ("Olga", "Где мой заказ?"),
+        ("Peter", "Invoice for October"),
+        ("Quinn", "Password reset does not arrive"),
+        ("Rita", "A very long subject line that goes on and on to show how the list cuts text on a narrow phone screen"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let email = format!("{}@customer.test", first.to_lowercase());
+        let customer = customer::create_with_emails(
+            &mut conn,
+            &customer::NewCustomer {
+                first_name: first,
+                last_name: "Customer",
+                company: "",
+                created_at: now,
+                updated_at: now,
+            },
+            &[email.as_str()],
+        )
+        .expect("customer");
+        let id = make(
+            &mut conn,
+            Spec {
+                subject,
+                customer_id: Some(customer),
+                email: &email,
+                ..Spec::new(a, now - chrono::Duration::minutes(10 * i as i64 + 3))
+            },
+        );
+        add_message(
+            &mut conn,
+            id,
+            "Hello, I wrote to you about this last week and nobody answered yet.",
+            now - chrono::Duration::minutes(10 * i as i64 + 3),
+        );
+        ids.push(id);
+    }
+    let base = app.base.clone();
+    let profile = tempfile::tempdir().expect("browser profile");
+    actix_web::rt::System::new().block_on(async move {
+        let c = browser(profile.path()).await;
+        c.goto(&format!("{base}/login")).await.expect("login page");
+        wait_for(&c, "login-form").await;
+        fill(&c, "email", ADMIN_EMAIL).await;
+        fill(&c, "password", ADMIN_PASSWORD).await;
+        c.find(Locator::Css("#login-form button[type=submit]"))
+            .await
+            .expect("login button")
+            .click()
+            .await
+            .expect("submit");
+        wait_for(&c, "logout").await;
+        c.goto(&format!("{base}/mailboxes/{a}"))
+            .await
+            .expect("mailbox");
+        wait_for(&c, "conv-list").await;
+        assert_eq!(
+            js(&c, "return document.getElementById('ws-side').open;").await,
+            true,
+            "folders are shown on a desktop"
+        );
+        shot(&c, "workspace-1-mailbox-desktop").await;
+
+        // j/k move through the list, x selects, / goes to the search box.
+        press(&c, 'j').await;
+        press(&c, 'j').await;
+        press(&c, 'k').await;
+        press(&c, 'j').await;
+        let current = js(
+            &c,
+            "return document.querySelector('.ws-row.is-current').dataset.id;",
+        )
+        .await;
+        assert_eq!(current, ids[1].to_string());
+        press(&c, 'x').await;
+        let checked = js(
+            &c,
+            &format!(
+                "return document.getElementById('select-{}').checked;",
+                ids[1]
+            ),
+        )
+        .await;
+        assert_eq!(checked, true);
+        press(&c, '/').await;
+        assert_eq!(
+            js(&c, "return document.activeElement.id;").await,
+            "search-box"
+        );
+        shot(&c, "workspace-2-keyboard").await;
+
+        // A phone: the folders fold into a menu, nothing runs off the side.
+        c.set_window_size(360, 740).await.expect("phone size");
+        c.goto(&format!("{base}/mailboxes/{a}"))
+            .await
+            .expect("mailbox");
+        wait_for(&c, "conv-list").await;
+        assert_eq!(
+            js(&c, "return document.getElementById('ws-side').open;").await,
+            false,
+            "folders folded on a phone"
+        );
+        let overflow = js(
+            &c,
+            "return document.documentElement.scrollWidth - window.innerWidth;",
+        )
+        .await;
+        assert!(
+            overflow.as_i64().unwrap_or(1) <= 0,
+            "horizontal overflow: {overflow}"
+        );
+        shot(&c, "workspace-3-mailbox-phone").await;
+        c.find(Locator::Css("#ws-side > summary"))
+            .await
+            .expect("menu")
+            .click()
+            .await
+            .expect("open menu");
+        wait_for(&c, &format!("folder-{a}-mine")).await;
+        shot(&c, "workspace-4-folders-phone").await;
+        c.close().await.expect("close browser");
+    });
+}
