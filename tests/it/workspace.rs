@@ -1301,3 +1301,69 @@ fn the_mailbox_view_in_a_real_browser_on_a_desktop_and_a_phone() {
         c.close().await.expect("close browser");
     });
 }
+
+#[test]
+fn a_refused_status_change_shows_the_module_reason() {
+    let app = TestApp::installed(Backend::Sqlite);
+    crate::modules::install(
+        app.data.path(),
+        "misbehaving",
+        "postdesk_test_misbehaving",
+        "tests/fixtures/modules/misbehaving/module.toml",
+    );
+    {
+        // The module's settings are stored in the database; the restarted server reads them.
+        let pool = db::connect_pool(&app.db.url, 1).expect("pool");
+        let hooks = Registry::load(
+            pool,
+            app.data.path(),
+            "",
+            postdesk::hooks::HookOptions::default(),
+        )
+        .expect("modules");
+        hooks
+            .set_setting("misbehaving", "mode", &serde_json::json!("answer"))
+            .expect("mode");
+        hooks
+            .set_setting(
+                "misbehaving",
+                "answer",
+                &serde_json::json!(r#"{"allow": false, "reason": "needs a rating"}"#),
+            )
+            .expect("answer");
+    }
+    let app = app.restart("Postdesk is running: open http://");
+    let mut conn = app.conn();
+    let a = new_mailbox(&mut conn, "Support", "support@example.com");
+    let id = make(&mut conn, Spec::new(a, minutes(0)));
+    let admin = app.client();
+    assert_eq!(admin.login(ADMIN_EMAIL, ADMIN_PASSWORD).status, 303);
+    let page = format!("/mailboxes/{a}");
+    let r = admin.post_from(
+        &page,
+        &format!("/conversations/{id}/status"),
+        &[("status", "closed"), ("return", &page)],
+    );
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(
+        r.body.contains("id=\"refused-page\"")
+            && r.body.contains("misbehaving")
+            && r.body.contains("needs a rating"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body
+            .contains(&format!("href=\"&#x2F;mailboxes&#x2F;{a}\"")),
+        "a way back"
+    );
+    let status: i16 = conversations::table
+        .find(id)
+        .select(conversations::status)
+        .first(&mut conn)
+        .expect("status");
+    assert_eq!(status, ACTIVE);
+    // Other changes still go through.
+    let r = admin.post_from(&page, &format!("/conversations/{id}/star"), &[("on", "1")]);
+    assert_eq!(r.status, 303);
+}
