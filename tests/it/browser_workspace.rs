@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use fantoccini::{Client, Locator};
 use postdesk::db::Backend;
 use postdesk::db::schema::{attachments, conversations, outbox, threads, users};
-use postdesk::db::types::{ConversationStatus, ThreadType};
+use postdesk::db::types::{ConversationState, ConversationStatus, ThreadType};
 
 use crate::app::{ADMIN_EMAIL, ADMIN_PASSWORD};
 use crate::browser::{browser, click, fill, shot, wait_for};
@@ -120,6 +120,17 @@ async fn until(
     }
 }
 
+/// The body of the conversation's draft, if there is one.
+fn draft_body(app: &crate::app::TestApp, conversation_id: i64) -> Option<String> {
+    threads::table
+        .filter(threads::conversation_id.eq(conversation_id))
+        .filter(threads::state.eq(ConversationState::Draft.as_i16()))
+        .select(threads::body_html)
+        .first(&mut app.conn())
+        .optional()
+        .expect("draft")
+}
+
 fn latest_reply(app: &crate::app::TestApp, conversation_id: i64) -> (i64, String) {
     threads::table
         .filter(threads::conversation_id.eq(conversation_id))
@@ -202,9 +213,25 @@ fn agent_workspace_in_a_real_browser() {
         // Reply with bold text and a pasted image.
         write_reply(&c, "Thanks for writing. ", "This part is bold").await;
         shot(&c, "workspace-reply-editor-desktop-en").await;
+        // The editor autosaves the draft.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !draft_body(app, f.conversation_id).is_some_and(|b| b.contains("This part is bold")) {
+            assert!(Instant::now() < deadline, "the draft was never autosaved");
+            actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+        }
+        // Send, take it back with Undo (it returns to the editor), and send again.
+        click(&c, "send-reply").await;
+        css(&c, ".undo-form button").await;
+        let (first_try, _) = latest_reply(app, f.conversation_id);
+        click(&c, &format!("undo-{first_try}")).await;
+        css(&c, "#reply-editor img[src^='/uploads/']").await;
+        let back = js(&c, "return document.getElementById('reply-editor').textContent;").await;
+        assert!(back.as_str().unwrap_or_default().contains("This part is bold"), "{back}");
         click(&c, "send-reply").await;
         css(&c, ".delivery").await;
         let (reply_id, html) = latest_reply(app, f.conversation_id);
+        assert_ne!(reply_id, first_try);
+        assert_eq!(draft_body(app, f.conversation_id), None, "sending dropped the draft");
         assert!(html.contains("<b>This part is bold"), "{html}");
         let mail = built_mail(app, reply_id);
         assert!(mail.contains("<b>This part is bold"), "bold in the mail: {mail}");
