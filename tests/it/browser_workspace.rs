@@ -131,14 +131,44 @@ fn draft_body(app: &crate::app::TestApp, conversation_id: i64) -> Option<String>
         .expect("draft")
 }
 
+/// The newest sent (not draft) reply: id and body; (0, "") when there is none.
 fn latest_reply(app: &crate::app::TestApp, conversation_id: i64) -> (i64, String) {
     threads::table
         .filter(threads::conversation_id.eq(conversation_id))
         .filter(threads::thread_type.eq(ThreadType::Message.as_i16()))
+        .filter(threads::state.ne(ConversationState::Draft.as_i16()))
         .order(threads::id.desc())
         .select((threads::id, threads::body_html))
         .first(&mut app.conn())
-        .expect("a reply thread")
+        .optional()
+        .expect("replies")
+        .unwrap_or_default()
+}
+
+/// Waits for a reply newer than `than` (the page's form post has landed).
+async fn newer_reply(app: &crate::app::TestApp, conversation_id: i64, than: i64) -> (i64, String) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = latest_reply(app, conversation_id);
+        if found.0 > than {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no reply newer than {than} arrived"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Waits for a note with `text` on the page.
+async fn note_shown(c: &Client, text: &str) {
+    let xpath = format!("//li[contains(@class, 'note')][contains(., '{text}')]");
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath(&xpath))
+        .await
+        .unwrap_or_else(|e| panic!("the note {text:?} did not appear: {e}"));
 }
 
 #[test]
@@ -221,16 +251,14 @@ fn agent_workspace_in_a_real_browser() {
         }
         // Send, take it back with Undo (it returns to the editor), and send again.
         click(&c, "send-reply").await;
-        css(&c, ".undo-form button").await;
-        let (first_try, _) = latest_reply(app, f.conversation_id);
+        let (first_try, _) = newer_reply(app, f.conversation_id, 0).await;
+        wait_for(&c, &format!("undo-{first_try}")).await;
         click(&c, &format!("undo-{first_try}")).await;
         css(&c, "#reply-editor img[src^='/uploads/']").await;
         let back = js(&c, "return document.getElementById('reply-editor').textContent;").await;
         assert!(back.as_str().unwrap_or_default().contains("This part is bold"), "{back}");
         click(&c, "send-reply").await;
-        css(&c, ".delivery").await;
-        let (reply_id, html) = latest_reply(app, f.conversation_id);
-        assert_ne!(reply_id, first_try);
+        let (reply_id, html) = newer_reply(app, f.conversation_id, first_try).await;
         assert_eq!(draft_body(app, f.conversation_id), None, "sending dropped the draft");
         assert!(html.contains("<b>This part is bold"), "{html}");
         let mail = built_mail(app, reply_id);
@@ -248,9 +276,7 @@ fn agent_workspace_in_a_real_browser() {
         let note = c.find(Locator::Id("note-body")).await.expect("note box");
         note.send_keys("Customer is a reseller").await.expect("type note");
         click(&c, "save-note").await;
-        css(&c, ".thread.note").await;
-        let page = c.source().await.expect("source");
-        assert!(page.contains("Customer is a reseller"));
+        note_shown(&c, "Customer is a reseller").await;
         // Replying assigned the conversation to the replier; hand it to a colleague.
         let colleague: i64 = users::table
             .filter(users::email.eq("viewer@example.com"))
@@ -291,14 +317,12 @@ fn agent_workspace_in_a_real_browser() {
         shot(&c, "workspace-conversation-phone-en").await;
         write_reply(&c, "From my phone. ", "Bold on mobile").await;
         click(&c, "send-reply").await;
-        css(&c, ".delivery").await;
-        let (phone_reply, phone_html) = latest_reply(app, f.conversation_id);
-        assert_ne!(phone_reply, reply_id);
+        let (_, phone_html) = newer_reply(app, f.conversation_id, reply_id).await;
         assert!(phone_html.contains("<b>Bold on mobile"), "{phone_html}");
         let note = c.find(Locator::Id("note-body")).await.expect("note box");
         note.send_keys("Noted on the phone").await.expect("type note");
         click(&c, "save-note").await;
-        css(&c, ".thread.note").await;
+        note_shown(&c, "Noted on the phone").await;
         c.find(Locator::Id("status-select"))
             .await
             .expect("status")
