@@ -170,7 +170,7 @@
   });
 
   function sync() { area.value = editor.getHTML(); }
-  form.addEventListener('submit', function () { sync(); saving = true; });
+  form.addEventListener('submit', function () { clearTimeout(timer); sync(); saving = true; });
 
   // Autosave: a second and a half after the last change.
   var timer = null;

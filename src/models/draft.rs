@@ -52,16 +52,24 @@ fn json_list(json: &str) -> Vec<String> {
     serde_json::from_str(json).unwrap_or_default()
 }
 
+/// The agent's draft threads in a conversation.
+#[diesel::dsl::auto_type]
+fn mine(conversation_id: i64, user_id: i64) -> _ {
+    let draft: i16 = ConversationState::Draft.as_i16();
+    let author: Option<i64> = Some(user_id);
+    threads::table
+        .filter(threads::conversation_id.eq(conversation_id))
+        .filter(threads::created_by_user_id.eq(author))
+        .filter(threads::state.eq(draft))
+}
+
 /// The agent's latest draft in a conversation, if any.
 pub fn find(
     conn: &mut AnyConnection,
     conversation_id: i64,
     user_id: i64,
 ) -> QueryResult<Option<Draft>> {
-    let row: Option<(i64, String, String, String, String)> = threads::table
-        .filter(threads::conversation_id.eq(conversation_id))
-        .filter(threads::created_by_user_id.eq(user_id))
-        .filter(threads::state.eq(ConversationState::Draft.as_i16()))
+    let row: Option<(i64, String, String, String, String)> = mine(conversation_id, user_id)
         .order(threads::id.desc())
         .select((
             threads::id,
@@ -93,19 +101,25 @@ pub fn save(
     let bcc = serde_json::Value::from(fields.bcc.to_vec()).to_string();
     let extras = serde_json::to_string(fields.extras).unwrap_or_default();
     let now = db::now();
+    // Each transaction here writes first: on SQLite it then takes the write lock at once
+    // (waiting for the busy timeout) instead of failing to turn a read into a write when
+    // another writer, such as the outbox worker, committed in between.
     conn.transaction(|c| {
-        if let Some(found) = find(c, conversation_id, user_id)? {
-            diesel::update(threads::table.find(found.thread_id))
-                .set((
-                    threads::body_html.eq(fields.body_html),
-                    threads::body_text.eq(&text),
-                    threads::cc_list.eq(&cc),
-                    threads::bcc_list.eq(&bcc),
-                    threads::action_data.eq(&extras),
-                    threads::updated_at.eq(now),
-                ))
-                .execute(c)?;
-            return Ok(found.thread_id);
+        let updated = diesel::update(mine(conversation_id, user_id))
+            .set((
+                threads::body_html.eq(fields.body_html),
+                threads::body_text.eq(&text),
+                threads::cc_list.eq(&cc),
+                threads::bcc_list.eq(&bcc),
+                threads::action_data.eq(&extras),
+                threads::updated_at.eq(now),
+            ))
+            .execute(c)?;
+        if updated > 0 {
+            return mine(conversation_id, user_id)
+                .order(threads::id.desc())
+                .select(threads::id)
+                .first(c);
         }
         // Not through `thread::add`: a draft is not a message of the conversation yet.
         dialect::insert_returning_id(c, |c| {
@@ -132,16 +146,13 @@ pub fn save(
 /// that was a reply taken back with "Undo" was counted as a thread: the count drops again.
 pub fn discard(conn: &mut AnyConnection, conversation_id: i64, user_id: i64) -> QueryResult<()> {
     conn.transaction(|c| {
-        let found: Vec<(i64, String)> = threads::table
-            .filter(threads::conversation_id.eq(conversation_id))
-            .filter(threads::created_by_user_id.eq(user_id))
-            .filter(threads::state.eq(ConversationState::Draft.as_i16()))
-            .select((threads::id, threads::message_id))
-            .load(c)?;
-        let counted = found.iter().filter(|(_, mid)| !mid.is_empty()).count() as i32;
-        let ids: Vec<i64> = found.into_iter().map(|(id, _)| id).collect();
-        diesel::delete(threads::table.filter(threads::id.eq_any(&ids))).execute(c)?;
+        // Autosaved drafts were never counted; a reply taken back was. Deleting the first
+        // kind first also makes this transaction write first (see `save`).
+        diesel::delete(mine(conversation_id, user_id).filter(threads::message_id.eq("")))
+            .execute(c)?;
+        let counted = diesel::delete(mine(conversation_id, user_id)).execute(c)?;
         if counted > 0 {
+            let counted = i32::try_from(counted).unwrap_or(i32::MAX);
             diesel::update(conversations::table.find(conversation_id))
                 .set(conversations::threads_count.eq(conversations::threads_count - counted))
                 .execute(c)?;

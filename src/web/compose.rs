@@ -280,6 +280,30 @@ fn new_page_context(mb: mailbox::Mailbox) -> tera::Context {
     ctx
 }
 
+/// The "New conversation" page again after a mistake (422), with what was typed.
+fn new_page_again(
+    state: &AppState,
+    req: &HttpRequest,
+    me: &CurrentUser,
+    mb: mailbox::Mailbox,
+    error: &str,
+    form: Option<&NewForm>,
+) -> Result<HttpResponse, AppError> {
+    let mut ctx = new_page_context(mb);
+    ctx.insert("error", error);
+    if let Some(f) = form {
+        ctx.insert("form", f);
+    }
+    render_status(
+        state,
+        req,
+        Some(me),
+        "compose/new.html",
+        ctx,
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+    )
+}
+
 /// The form of the "New conversation" page, shown again after a mistake.
 #[derive(Debug, Default, serde::Serialize)]
 struct NewForm {
@@ -342,19 +366,7 @@ pub async fn create(
                 "/conversations/{first}?done=conv_started"
             )))
         }
-        Err((mb, msg)) => {
-            let mut ctx = new_page_context(mb);
-            ctx.insert("form", &shown);
-            ctx.insert("error", &msg);
-            render_status(
-                &state,
-                &req,
-                Some(&me),
-                "compose/new.html",
-                ctx,
-                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            )
-        }
+        Err((mb, msg)) => new_page_again(&state, &req, &me, mb, &msg, Some(&shown)),
     }
 }
 
@@ -389,18 +401,7 @@ pub async fn log_phone(
         Ok(conv) => Ok(see_other(&format!(
             "/conversations/{conv}?done=conv_phone_logged"
         ))),
-        Err((mb, msg)) => {
-            let mut ctx = new_page_context(mb);
-            ctx.insert("error", &msg);
-            render_status(
-                &state,
-                &req,
-                Some(&me),
-                "compose/new.html",
-                ctx,
-                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            )
-        }
+        Err((mb, msg)) => new_page_again(&state, &req, &me, mb, &msg, None),
     }
 }
 

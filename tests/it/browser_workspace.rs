@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use fantoccini::{Client, Locator};
 use postdesk::db::Backend;
 use postdesk::db::schema::{attachments, conversations, outbox, threads, users};
-use postdesk::db::types::{ConversationStatus, ThreadType};
+use postdesk::db::types::{ConversationState, ConversationStatus, ThreadType};
 
 use crate::app::{ADMIN_EMAIL, ADMIN_PASSWORD};
 use crate::browser::{browser, click, fill, shot, wait_for};
@@ -120,14 +120,55 @@ async fn until(
     }
 }
 
+/// The body of the conversation's draft, if there is one.
+fn draft_body(app: &crate::app::TestApp, conversation_id: i64) -> Option<String> {
+    threads::table
+        .filter(threads::conversation_id.eq(conversation_id))
+        .filter(threads::state.eq(ConversationState::Draft.as_i16()))
+        .select(threads::body_html)
+        .first(&mut app.conn())
+        .optional()
+        .expect("draft")
+}
+
+/// The newest sent (not draft) reply: id and body; (0, "") when there is none.
 fn latest_reply(app: &crate::app::TestApp, conversation_id: i64) -> (i64, String) {
     threads::table
         .filter(threads::conversation_id.eq(conversation_id))
         .filter(threads::thread_type.eq(ThreadType::Message.as_i16()))
+        .filter(threads::state.ne(ConversationState::Draft.as_i16()))
         .order(threads::id.desc())
         .select((threads::id, threads::body_html))
         .first(&mut app.conn())
-        .expect("a reply thread")
+        .optional()
+        .expect("replies")
+        .unwrap_or_default()
+}
+
+/// Waits for a reply newer than `than` (the page's form post has landed).
+async fn newer_reply(app: &crate::app::TestApp, conversation_id: i64, than: i64) -> (i64, String) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = latest_reply(app, conversation_id);
+        if found.0 > than {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no reply newer than {than} arrived"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Waits for a note with `text` on the page.
+async fn note_shown(c: &Client, text: &str) {
+    let xpath = format!("//li[contains(@class, 'note')][contains(., '{text}')]");
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath(&xpath))
+        .await
+        .unwrap_or_else(|e| panic!("the note {text:?} did not appear: {e}"));
 }
 
 #[test]
@@ -202,9 +243,23 @@ fn agent_workspace_in_a_real_browser() {
         // Reply with bold text and a pasted image.
         write_reply(&c, "Thanks for writing. ", "This part is bold").await;
         shot(&c, "workspace-reply-editor-desktop-en").await;
+        // The editor autosaves the draft.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !draft_body(app, f.conversation_id).is_some_and(|b| b.contains("This part is bold")) {
+            assert!(Instant::now() < deadline, "the draft was never autosaved");
+            actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+        }
+        // Send, take it back with Undo (it returns to the editor), and send again.
         click(&c, "send-reply").await;
-        css(&c, ".delivery").await;
-        let (reply_id, html) = latest_reply(app, f.conversation_id);
+        let (first_try, _) = newer_reply(app, f.conversation_id, 0).await;
+        wait_for(&c, &format!("undo-{first_try}")).await;
+        click(&c, &format!("undo-{first_try}")).await;
+        css(&c, "#reply-editor img[src^='/uploads/']").await;
+        let back = js(&c, "return document.getElementById('reply-editor').textContent;").await;
+        assert!(back.as_str().unwrap_or_default().contains("This part is bold"), "{back}");
+        click(&c, "send-reply").await;
+        let (reply_id, html) = newer_reply(app, f.conversation_id, first_try).await;
+        assert_eq!(draft_body(app, f.conversation_id), None, "sending dropped the draft");
         assert!(html.contains("<b>This part is bold"), "{html}");
         let mail = built_mail(app, reply_id);
         assert!(mail.contains("<b>This part is bold"), "bold in the mail: {mail}");
@@ -221,9 +276,7 @@ fn agent_workspace_in_a_real_browser() {
         let note = c.find(Locator::Id("note-body")).await.expect("note box");
         note.send_keys("Customer is a reseller").await.expect("type note");
         click(&c, "save-note").await;
-        css(&c, ".thread.note").await;
-        let page = c.source().await.expect("source");
-        assert!(page.contains("Customer is a reseller"));
+        note_shown(&c, "Customer is a reseller").await;
         // Replying assigned the conversation to the replier; hand it to a colleague.
         let colleague: i64 = users::table
             .filter(users::email.eq("viewer@example.com"))
@@ -264,14 +317,12 @@ fn agent_workspace_in_a_real_browser() {
         shot(&c, "workspace-conversation-phone-en").await;
         write_reply(&c, "From my phone. ", "Bold on mobile").await;
         click(&c, "send-reply").await;
-        css(&c, ".delivery").await;
-        let (phone_reply, phone_html) = latest_reply(app, f.conversation_id);
-        assert_ne!(phone_reply, reply_id);
+        let (_, phone_html) = newer_reply(app, f.conversation_id, reply_id).await;
         assert!(phone_html.contains("<b>Bold on mobile"), "{phone_html}");
         let note = c.find(Locator::Id("note-body")).await.expect("note box");
         note.send_keys("Noted on the phone").await.expect("type note");
         click(&c, "save-note").await;
-        css(&c, ".thread.note").await;
+        note_shown(&c, "Noted on the phone").await;
         c.find(Locator::Id("status-select"))
             .await
             .expect("status")

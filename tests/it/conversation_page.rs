@@ -629,6 +629,47 @@ fn hostile_customer_html_is_inert_in_the_page() {
     }
 }
 
+#[test]
+fn module_slot_fragments_show_sanitized_in_the_sidebar() {
+    let Fixture {
+        app,
+        conversation_id,
+        ..
+    } = fixture(Backend::Sqlite);
+    crate::modules::install(
+        app.data.path(),
+        "satisfaction-ratings",
+        "postdesk_satisfaction_ratings",
+        "modules/satisfaction-ratings/module.toml",
+    );
+    let app = app.restart("Postdesk is running: open http://");
+    // A rating as the module's public route records it, with a hostile comment.
+    postdesk::hooks::store::storage_set(
+        &mut app.conn(),
+        "satisfaction-ratings",
+        &format!("rating/{conversation_id:012}"),
+        r#"{"rating":"great","thread_id":1,"comment":"Fast!<img src=x onerror=alert(1)>","at":1}"#,
+    )
+    .expect("rating stored");
+    let admin = logged_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD);
+    let page = admin.get(&format!("/conversations/{conversation_id}"));
+    assert_eq!(page.status, 200);
+    let sidebar = page
+        .body
+        .split("slot-sidebar")
+        .nth(1)
+        .expect("the sidebar slot is on the page");
+    let sidebar = sidebar.split("</section>").next().unwrap_or_default();
+    assert!(
+        sidebar.contains("Customer rating:") && sidebar.contains("Fast!"),
+        "{sidebar}"
+    );
+    assert!(
+        !sidebar.contains("<img"),
+        "the comment stays text: {sidebar}"
+    );
+}
+
 /// A customer message trying everything: scripts, handlers, javascript: links, SVG,
 /// iframes and a full-page overlay. Each would set `window.pwned` or the title.
 pub(crate) fn insert_hostile(conn: &mut AnyConnection, conversation_id: i64) -> i64 {
