@@ -15,7 +15,6 @@ use std::sync::{Arc, Mutex};
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use diesel::Connection;
 use rust_embed::RustEmbed;
 use serde::Deserialize;
 
@@ -164,7 +163,7 @@ fn upsert_admin(conn: &mut AnyConnection, req: &InstallRequest) -> Result<i64, I
     let hash = password::hash(&req.admin_password).map_err(InstallError::Invalid)?;
     let (first, last) = user::split_name(&req.admin_name);
     let now = db::now();
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         let id = match user::find_by_email(c, &req.admin_email)? {
             Some(existing) => {
                 user::update_profile(

@@ -295,7 +295,7 @@ pub async fn create(
             }
         }
         let at = now();
-        let id = c.transaction(|c| {
+        let id = crate::db::dialect::write_transaction(&mut *c, |c| {
             let id = customer::create_with_emails(
                 c,
                 &NewCustomer {
@@ -377,7 +377,7 @@ pub async fn update(
             }
         }
         let at = now();
-        c.transaction(|c| {
+        crate::db::dialect::write_transaction(&mut *c, |c| {
             let row = customers::table.find(id);
             if let Some(v) = &b.first_name {
                 diesel::update(row)

@@ -267,7 +267,7 @@ fn fan_out(c: &mut AnyConnection, worker: &str, last: i64) -> Result<usize, DbEr
                 }) && h.created_at <= row.7
             })
             .collect();
-        c.transaction(|c| {
+        crate::db::dialect::write_transaction(&mut *c, |c| {
             if let (Some(name), false) = (name, wanting.is_empty()) {
                 let body = payload(c, &row, name)?.to_string();
                 let now = db::now();

@@ -184,7 +184,7 @@ pub fn set_status(
             reason: veto.reason,
         });
     }
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         let conv = current(c, conversation_id)?;
         if conv.status == status.as_i16() {
             return Ok(false);
@@ -235,7 +235,7 @@ pub fn assign(
             ));
         }
     }
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         let conv = current(c, conversation_id)?;
         if conv.user_id == assignee {
             return Ok(false);
@@ -304,7 +304,7 @@ pub fn move_to_mailbox(
     mailbox_id: i64,
     by_user: i64,
 ) -> Result<bool, ActionError> {
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         let conv = current(c, conversation_id)?;
         if conv.mailbox_id == mailbox_id {
             return Ok(false);
@@ -367,7 +367,7 @@ pub fn merge(
             "a conversation cannot be merged with itself".into(),
         ));
     }
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         let source = current(c, source_id)?;
         let target = current(c, target_id)?;
         diesel::update(threads::table.filter(threads::conversation_id.eq(source_id)))
@@ -581,7 +581,7 @@ fn set_state(
     action: LineItemAction,
     kind: EventKind,
 ) -> Result<bool, ActionError> {
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         let conv = current(c, conversation_id)?;
         // Restore only undoes a delete; a draft stays a draft.
         let applies = match state {

@@ -15,7 +15,7 @@ pub fn assign(
     assignee: Option<i64>,
     by_user: Option<i64>,
 ) -> QueryResult<bool> {
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         let found: Option<(i64, Option<i64>)> = conversations::table
             .find(conversation_id)
             .select((conversations::mailbox_id, conversations::user_id))

@@ -73,7 +73,7 @@ pub fn start_conversation(
     } else {
         vec![to.clone()]
     };
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         let mb = mailbox::outbound_settings(c, input.mailbox_id)?.ok_or(ReplyError::NotFound)?;
         let now = db::now();
         let mut ids = Vec::new();
@@ -168,19 +168,32 @@ pub fn forward(
     if to.is_empty() {
         return Err(ReplyError::BadAddress(String::new()));
     }
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         let (mailbox_id, subject, status): (i64, String, i16) = conversations::table
             .find(conversation_id)
-            .select((conversations::mailbox_id, conversations::subject, conversations::status))
+            .select((
+                conversations::mailbox_id,
+                conversations::subject,
+                conversations::status,
+            ))
             .first(c)
             .optional()?
             .ok_or(ReplyError::NotFound)?;
         let source: (i64, String, String, String, chrono::NaiveDateTime) = {
             let mut q = threads::table
                 .filter(threads::conversation_id.eq(conversation_id))
-                .filter(threads::thread_type.eq_any([ThreadType::Customer.as_i16(), ThreadType::Message.as_i16()]))
+                .filter(
+                    threads::thread_type
+                        .eq_any([ThreadType::Customer.as_i16(), ThreadType::Message.as_i16()]),
+                )
                 .order((threads::created_at.desc(), threads::id.desc()))
-                .select((threads::id, threads::body_html, threads::from_email, threads::subject, threads::created_at))
+                .select((
+                    threads::id,
+                    threads::body_html,
+                    threads::from_email,
+                    threads::subject,
+                    threads::created_at,
+                ))
                 .into_boxed();
             if let Some(t) = thread_id {
                 q = q.filter(threads::id.eq(t));
@@ -195,7 +208,11 @@ pub fn forward(
             "{note}<p>---------- Forwarded message ----------<br>From: {}<br>Date: {} UTC<br>Subject: {}</p>{}",
             esc(&source_from),
             source_at.format("%Y-%m-%d %H:%M"),
-            esc(if source_subject.is_empty() { &subject } else { &source_subject }),
+            esc(if source_subject.is_empty() {
+                &subject
+            } else {
+                &source_subject
+            }),
             crate::sanitize::clean_email_html(&source_html)
         );
         let text = text_of(&html);
@@ -203,10 +220,21 @@ pub fn forward(
         let files: Vec<NewFile> = attachments::table
             .filter(attachments::thread_id.eq(source_id))
             .filter(attachments::is_inline.eq(false))
-            .select((attachments::file_name, attachments::mime_type, attachments::sha256))
+            .select((
+                attachments::file_name,
+                attachments::mime_type,
+                attachments::sha256,
+            ))
             .load::<(String, String, String)>(c)?
             .into_iter()
-            .map(|(file_name, mime_type, sha)| Ok(NewFile { file_name, mime_type, data: ctx.files.get_attachment(&sha)?, content_id: String::new() }))
+            .map(|(file_name, mime_type, sha)| {
+                Ok(NewFile {
+                    file_name,
+                    mime_type,
+                    data: ctx.files.get_attachment(&sha)?,
+                    content_id: String::new(),
+                })
+            })
             .collect::<Result<_, std::io::Error>>()?;
         let to_json = serde_json::Value::from(to.clone()).to_string();
         let agent_name: String = users::table
@@ -244,7 +272,13 @@ pub fn forward(
         event::record(
             c,
             EventKind::AgentReplied,
-            NewEvent { mailbox_id: Some(mailbox_id), conversation_id: Some(conversation_id), thread_id: Some(id), user_id: Some(user_id), payload: serde_json::json!({"forward": true}) },
+            NewEvent {
+                mailbox_id: Some(mailbox_id),
+                conversation_id: Some(conversation_id),
+                thread_id: Some(id),
+                user_id: Some(user_id),
+                payload: serde_json::json!({"forward": true}),
+            },
         )?;
         Ok(id)
     })
@@ -265,7 +299,7 @@ pub fn log_phone(
         .next()
         .ok_or(ReplyError::BadAddress(String::new()))?;
     let body = crate::sanitize::clean_email_html(note_html);
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         let now = db::now();
         let (customer_id, _) = customer::find_or_create(c, &email, customer_name, now)?;
         let (id, _) = conversation::create(

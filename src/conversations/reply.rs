@@ -141,7 +141,7 @@ pub fn reply(
         Some(hooks) => status_veto(conn, hooks, input)?,
         None => None,
     };
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         let conv: ConvInfo = conversations::table
             .find(input.conversation_id)
             .select((
@@ -160,7 +160,10 @@ pub fn reply(
         let signature = if mb.signature.trim().is_empty() {
             String::new()
         } else {
-            format!("<div>{}</div>", crate::sanitize::clean_email_html(&vars.fill_html(&mb.signature)))
+            format!(
+                "<div>{}</div>",
+                crate::sanitize::clean_email_html(&vars.fill_html(&mb.signature))
+            )
         };
         let html = format!("{body}{signature}");
         let text = mail_parser::decoders::html::html_to_text(&html);
@@ -194,9 +197,18 @@ pub fn reply(
                 ..Default::default()
             },
         )?;
-        let queued = save_outgoing(c, ctx, OutboxKind::Reply, conv.mailbox_id, &mb.email, thread_id, &input.files)?;
+        let queued = save_outgoing(
+            c,
+            ctx,
+            OutboxKind::Reply,
+            conv.mailbox_id,
+            &mb.email,
+            thread_id,
+            &input.files,
+        )?;
         let (outbox_id, due_at) = (queued.outbox_id, queued.due_at);
-        let assign = conv.user_id.is_none() && AssignAfterReply::from_i16(mb.assign_after_reply) != Some(AssignAfterReply::Keep);
+        let assign = conv.user_id.is_none()
+            && AssignAfterReply::from_i16(mb.assign_after_reply) != Some(AssignAfterReply::Keep);
         let closed_at = (status == ConversationStatus::Closed).then_some(now);
         diesel::update(conversations::table.find(input.conversation_id))
             .set((
@@ -222,7 +234,11 @@ pub fn reply(
                 payload: serde_json::json!({"status": status.as_i16(), "due_at": due_at.to_string()}),
             },
         )?;
-        Ok(Saved { thread_id, outbox_id, due_at })
+        Ok(Saved {
+            thread_id,
+            outbox_id,
+            due_at,
+        })
     })
 }
 
@@ -400,7 +416,7 @@ fn status_veto(
 /// "Undo" within the delay: nothing is sent and the reply becomes an editable draft.
 /// Returns false when it is too late (sending started or the delay passed).
 pub fn undo(conn: &mut AnyConnection, thread_id: i64) -> QueryResult<bool> {
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         if !outbox::cancel_if_waiting(c, thread_id)? {
             return Ok(false);
         }
@@ -425,7 +441,7 @@ pub fn note(
     {
         return Err(ReplyError::Empty);
     }
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         let (mailbox_id, status): (i64, i16) = conversations::table
             .find(conversation_id)
             .select((conversations::mailbox_id, conversations::status))

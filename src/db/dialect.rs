@@ -165,3 +165,47 @@ pub fn server_version(conn: &mut AnyConnection) -> QueryResult<String> {
     };
     Ok(row.version)
 }
+
+/// Runs `f` in a transaction that may write. On SQLite the outermost one starts with
+/// `BEGIN IMMEDIATE`, taking the write lock up front: a plain (deferred) `BEGIN` that reads
+/// first and writes later fails at once with "database is locked" when another connection
+/// wrote in between (WAL cannot upgrade a stale snapshot, and the busy timeout does not
+/// apply), which two writers (a page and a background job) hit under load. Nested calls
+/// are savepoints as usual; PostgreSQL and MySQL use their ordinary transactions.
+pub fn write_transaction<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Manager = <AnyConnection as Connection>::TransactionManager;
+    let outermost_sqlite = match conn {
+        AnyConnection::Sqlite(c) => {
+            let depth =
+                AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?;
+            if depth.is_none() {
+                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+                true
+            } else {
+                false
+            }
+        }
+        _ => false,
+    };
+    if !outermost_sqlite {
+        return conn.transaction(f);
+    }
+    match f(conn) {
+        Ok(value) => match Manager::commit_transaction(conn) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                let _ = Manager::rollback_transaction(conn);
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            Manager::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}

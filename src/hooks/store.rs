@@ -122,7 +122,7 @@ pub fn storage_set(
     key: &str,
     value: &str,
 ) -> QueryResult<()> {
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         storage_delete(c, module, key)?;
         diesel::insert_into(module_storage::table)
             .values((

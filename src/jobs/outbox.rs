@@ -5,8 +5,6 @@
 
 use std::time::Duration;
 
-use diesel::Connection;
-
 use crate::crypto::Secrets;
 use crate::db::types::OutboxStatus;
 use crate::db::{self, AnyConnection, DbError, DbPool};
@@ -85,7 +83,7 @@ impl Sender {
             return self.fail(conn, row, &composed.to, "the mailbox no longer exists");
         };
         match transports.send(&mb, &self.secrets, &composed) {
-            Ok(answer) => conn.transaction(|c| {
+            Ok(answer) => crate::db::dialect::write_transaction(&mut *conn, |c| {
                 outbox::finish(c, row.id, OutboxStatus::Sent, "")?;
                 send_log::record(
                     c,
@@ -121,7 +119,7 @@ impl Sender {
                 }
                 let next = now + backoff(row.attempts);
                 tracing::warn!(outbox.id = row.id, error = %message, next = %next, "send failed; will retry");
-                conn.transaction(|c| {
+                crate::db::dialect::write_transaction(&mut *conn, |c| {
                     outbox::retry_at(c, row.id, next, &message)?;
                     send_log::record(
                         c,
@@ -159,7 +157,7 @@ impl Sender {
         message: &str,
     ) -> Result<(), DbError> {
         tracing::error!(outbox.id = row.id, thread.id = row.thread_id, error = %message, "send failed for good");
-        conn.transaction(|c| {
+        crate::db::dialect::write_transaction(&mut *conn, |c| {
             outbox::finish(c, row.id, OutboxStatus::Failed, message)?;
             send_log::record(
                 c,

@@ -102,7 +102,7 @@ pub fn create(conn: &mut AnyConnection, new: &NewConversation<'_>) -> QueryResul
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let result = conn.transaction(|c| {
+        let result = crate::db::dialect::write_transaction(&mut *conn, |c| {
             let max: Option<i64> = conversations::table
                 .select(diesel::dsl::max(conversations::number))
                 .first(c)?;

@@ -47,7 +47,7 @@ pub fn create_with_emails(
     new: &NewCustomer<'_>,
     emails: &[&str],
 ) -> QueryResult<i64> {
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         let id = dialect::insert_returning_id(c, |c| {
             diesel::insert_into(customers::table).values(new).execute(c)
         })?;
@@ -305,7 +305,7 @@ pub fn update(
     id: i64,
     changes: &CustomerChanges,
 ) -> Result<(), CustomerError> {
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         let n = diesel::update(customers::table.find(id))
             .set((
                 customers::first_name.eq(&changes.first_name),
@@ -357,7 +357,7 @@ pub fn merge(conn: &mut AnyConnection, keep: i64, other: i64) -> Result<(), Cust
     if keep == other {
         return Ok(());
     }
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         let a = profile(c, keep)?.ok_or(CustomerError::NotFound)?;
         let b = profile(c, other)?.ok_or(CustomerError::NotFound)?;
         let pick = |x: &str, y: &str| {

@@ -104,7 +104,7 @@ pub fn save(
     // Each transaction here writes first: on SQLite it then takes the write lock at once
     // (waiting for the busy timeout) instead of failing to turn a read into a write when
     // another writer, such as the outbox worker, committed in between.
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         let updated = diesel::update(mine(conversation_id, user_id))
             .set((
                 threads::body_html.eq(fields.body_html),
@@ -145,7 +145,7 @@ pub fn save(
 /// Deletes the agent's drafts in a conversation (after sending, or on "discard"). A draft
 /// that was a reply taken back with "Undo" was counted as a thread: the count drops again.
 pub fn discard(conn: &mut AnyConnection, conversation_id: i64, user_id: i64) -> QueryResult<()> {
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         // Autosaved drafts were never counted; a reply taken back was. Deleting the first
         // kind first also makes this transaction write first (see `save`).
         diesel::delete(mine(conversation_id, user_id).filter(threads::message_id.eq("")))

@@ -47,7 +47,7 @@ pub fn claim(
         .count()
         .get_result(conn)?;
     if exists == 0 {
-        let inserted = conn.transaction(|c| {
+        let inserted = crate::db::dialect::write_transaction(&mut *conn, |c| {
             diesel::insert_into(fetch_state::table)
                 .values((
                     fetch_state::mailbox_id.eq(mailbox_id),

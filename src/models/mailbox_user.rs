@@ -38,7 +38,7 @@ pub fn replace_grants(
     grants: &[(i64, MailboxAccess)],
     now: chrono::NaiveDateTime,
 ) -> QueryResult<()> {
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         diesel::delete(mailbox_users::table.filter(mailbox_users::user_id.eq(user_id)))
             .execute(c)?;
         for (mailbox_id, access) in grants {

@@ -130,7 +130,7 @@ pub fn save_prefs(
     chosen: &[(Kind, bool, bool)],
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         diesel::delete(notification_prefs::table.filter(notification_prefs::user_id.eq(user_id)))
             .execute(c)?;
         for (kind, email, in_app) in chosen {

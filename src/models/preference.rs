@@ -20,7 +20,7 @@ pub fn get(conn: &mut AnyConnection, user_id: i64, name: &str) -> QueryResult<Op
 
 /// Sets one preference of a user.
 pub fn set(conn: &mut AnyConnection, user_id: i64, name: &str, value: &str) -> QueryResult<()> {
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         diesel::delete(
             user_preferences::table
                 .filter(user_preferences::user_id.eq(user_id))

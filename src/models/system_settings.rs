@@ -108,7 +108,7 @@ pub fn save_smtp(
         ("from_email", s.from_email.as_str()),
         ("from_name", s.from_name.as_str()),
     ];
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         for (key, value) in pairs {
             dialect::upsert_option(c, &format!("{PREFIX}{key}"), value, now)?;
         }
@@ -170,7 +170,7 @@ pub fn save_general(
         ("default_language", g.default_language.as_str()),
         ("timezone", g.timezone.as_str()),
     ];
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         for (key, value) in pairs {
             dialect::upsert_option(c, &format!("{GENERAL_PREFIX}{key}"), value, now)?;
         }

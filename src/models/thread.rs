@@ -105,7 +105,7 @@ pub fn preview_of(body_text: &str) -> String {
 /// Adds a thread and updates its conversation's count, preview and reply time, in one
 /// transaction. Returns the thread id.
 pub fn add(conn: &mut AnyConnection, new: &NewThread<'_>) -> QueryResult<i64> {
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         let id = dialect::insert_returning_id(c, |c| {
             diesel::insert_into(threads::table).values(new).execute(c)
         })?;

@@ -269,7 +269,7 @@ pub fn set_status(
     status: UserStatus,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         diesel::update(users::table.find(id))
             .set((users::status.eq(status.as_i16()), users::updated_at.eq(now)))
             .execute(c)?;
@@ -284,7 +284,7 @@ pub fn set_status(
 /// mailbox access go, and the row stays (status deleted, email freed) so history keeps
 /// the name.
 pub fn delete(conn: &mut AnyConnection, id: i64, now: NaiveDateTime) -> QueryResult<()> {
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         diesel::update(conversations::table.filter(conversations::user_id.eq(id)))
             .set(conversations::user_id.eq(None::<i64>))
             .execute(c)?;

@@ -24,7 +24,7 @@ pub fn create(
     now: NaiveDateTime,
 ) -> Result<String, crate::error::AppError> {
     let secret = token::random_token().map_err(crate::error::AppError::Internal)?;
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         diesel::delete(
             user_tokens::table
                 .filter(user_tokens::user_id.eq(user_id))

@@ -2,7 +2,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use diesel::Connection;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -302,7 +301,7 @@ pub async fn complete_link(
     let ip = client_ip(&req);
     let agent = user_agent(&req);
     let done = crate::db::run(&state.pool, move |conn| {
-        conn.transaction(|c| {
+        crate::db::dialect::write_transaction(&mut *conn, |c| {
             let now = crate::db::now();
             let Some(id) = user_token::consume(c, &secret, kind, now)? else {
                 return Ok(None);

@@ -893,7 +893,7 @@ pub async fn undo(
         }
         // The reply comes back as the agent's one draft: an older draft goes, unless it
         // is too late to take the reply back (then nothing changes).
-        let undone = c.transaction(|c| {
+        let undone = crate::db::dialect::write_transaction(&mut *c, |c| {
             draft::discard(c, conv, user.id)?;
             if reply::undo(c, thread_id)? {
                 Ok(true)

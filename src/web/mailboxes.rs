@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use diesel::Connection;
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
@@ -537,7 +536,7 @@ pub async fn create(
     let name = inbound.name.clone().unwrap_or_default();
     let email = inbound.email.clone().unwrap_or_default();
     let created = crate::db::run(&state.pool, move |c| {
-        c.transaction(|c| {
+        crate::db::dialect::write_transaction(&mut *c, |c| {
             let now = crate::db::now();
             let id = mailbox::create(
                 c,
@@ -637,7 +636,7 @@ pub async fn save(
     let who = me.clone();
     let ip = client_ip(&req);
     let saved = crate::db::run(&state.pool, move |c| {
-        c.transaction(|c| {
+        crate::db::dialect::write_transaction(&mut *c, |c| {
             // Checked again inside the transaction: access may have changed meanwhile.
             require_manage(c, &who, id)?;
             let email = inbound.email.clone().unwrap_or_default();

@@ -2,7 +2,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use diesel::Connection;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -201,7 +200,7 @@ pub async fn change_password(
     let agent = user_agent(&req);
     let remember = me.session.remember;
     let fresh = crate::db::run(&state.pool, move |c| {
-        c.transaction(|c| {
+        crate::db::dialect::write_transaction(&mut *c, |c| {
             let now = crate::db::now();
             user::set_password(c, id, &hash, now)?;
             session::delete_for_user(c, id)?;

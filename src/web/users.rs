@@ -2,7 +2,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use diesel::Connection;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -98,7 +97,7 @@ pub async fn invite(
         }
         let now = crate::db::now();
         let (first, last) = user::split_name(&form.name);
-        let (id, secret) = conn.transaction(|c| {
+        let (id, secret) = crate::db::dialect::write_transaction(&mut *conn, |c| {
             let id = user::create(
                 c,
                 &user::NewUser {
@@ -259,7 +258,7 @@ pub async fn save(
     let admin_id = admin.0.user.id;
     let ip = client_ip(&req);
     crate::db::run(&state.pool, move |c| {
-        c.transaction(|c| {
+        crate::db::dialect::write_transaction(&mut *c, |c| {
             let target = user::find(c, id)?
                 .filter(|u| u.status() != Some(UserStatus::Deleted))
                 .ok_or(AppError::NotFound)?;

@@ -529,7 +529,7 @@ fn exercise_modules(backend: Backend) {
     ] {
         reg.set_setting("misbehaving", "mode", &json!(mode))
             .expect("mode");
-        reg.set_setting("misbehaving", "sleep_ms", &json!("1500"))
+        reg.set_setting("misbehaving", "sleep_ms", &json!("4000"))
             .expect("sleep");
         let started = std::time::Instant::now();
         let reply = reg.reply_before_enqueue(OutgoingReply {
@@ -539,7 +539,7 @@ fn exercise_modules(backend: Backend) {
             ..OutgoingReply::default()
         });
         assert!(
-            started.elapsed() < Duration::from_millis(1400),
+            started.elapsed() < Duration::from_millis(3000),
             "{mode}: the timeout bounds the call"
         );
         assert!(

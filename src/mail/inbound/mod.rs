@@ -9,8 +9,6 @@ pub mod quotes;
 pub mod store;
 pub mod threading;
 
-use diesel::Connection;
-
 use crate::db::AnyConnection;
 use store::{InboundContext, Origin, StoreError, Stored};
 
@@ -44,7 +42,7 @@ where
     F: FnOnce(&mut AnyConnection) -> diesel::QueryResult<()>,
 {
     let mail = parse::parse(raw)?;
-    conn.transaction(|c| {
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
         let stored = store::store_message(c, ctx, origin, &mail)?;
         also(c)?;
         Ok(stored)
