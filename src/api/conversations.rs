@@ -11,8 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::ApiUser;
 use super::error::{ApiError, FieldError, run};
 use super::input::{
-    ApiJson, ApiQuery, Checks, ascending, date, enum_list, int, int_list, one_of, paging,
-    parse_date,
+    ApiJson, ApiQuery, Checks, date, enum_list, int, int_list, one_of, paging, parse_date, sorting,
 };
 use super::threads::{self, ThreadInput};
 use super::views::{self, ConversationRow, ConversationView, Page, folder};
@@ -47,6 +46,20 @@ const SORT_FIELDS: [&str; 6] = [
 /// The status named `name`.
 pub fn status_named(name: &str) -> Option<ConversationStatus> {
     serde_json::from_value(serde_json::Value::String(name.into())).ok()
+}
+
+/// The `status` field of a new conversation or thread: active, pending or closed.
+pub fn new_status(checks: &mut Checks, raw: &Option<String>) -> Option<ConversationStatus> {
+    let s = raw.as_deref()?;
+    let found = status_named(s).filter(|s| *s != ConversationStatus::Spam);
+    if found.is_none() {
+        checks.push(
+            FieldError::json("status", "")
+                .one_of(&STATUSES[..3])
+                .rejecting(s),
+        );
+    }
+    found
 }
 
 /// Query of `GET /api/conversations`.
@@ -307,11 +320,7 @@ pub async fn list(
     let q = q.0;
     let mut checks = Checks::default();
     let (number, size) = paging(&mut checks, &q.page, &q.page_size);
-    let asc = ascending(&mut checks, &q.sort_order);
-    let sort = checks
-        .keep(one_of("sortField", &q.sort_field, &SORT_FIELDS))
-        .flatten()
-        .unwrap_or_else(|| "createdAt".into());
+    let (sort, asc) = sorting(&mut checks, &q.sort_field, &q.sort_order, &SORT_FIELDS);
     let mut f = Filters::default();
     let mailbox_ids = checks
         .keep(int_list("mailboxId", &q.mailbox_id))
@@ -514,20 +523,7 @@ pub async fn create(
             "there has to be at least one thread",
         ));
     }
-    let status = match b.status.as_deref() {
-        None => None,
-        Some(s) => match status_named(s).filter(|s| *s != ConversationStatus::Spam) {
-            Some(st) => Some(st),
-            None => {
-                checks.push(
-                    FieldError::json("status", "")
-                        .one_of(&STATUSES[..3])
-                        .rejecting(s),
-                );
-                None
-            }
-        },
-    };
+    let status = new_status(&mut checks, &b.status);
     let created_at = b.created_at.as_deref().and_then(|s| {
         let d = parse_date(s);
         if d.is_none() {

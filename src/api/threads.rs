@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::auth::ApiUser;
-use super::conversations::{CustomerRef, STATUSES, created, require_reply, status_named, visible};
+use super::conversations::{CustomerRef, created, new_status, require_reply, visible};
 use super::error::{ApiError, FieldError, run};
 use super::input::{ApiJson, Checks, parse_date};
 use crate::AppState;
@@ -563,20 +563,7 @@ pub async fn create(
     let b = body.0;
     let mut checks = Checks::default();
     let mut list = check_all(&mut checks, "", std::slice::from_ref(&b.thread));
-    let status = match b.status.as_deref() {
-        None => None,
-        Some(s) => match status_named(s).filter(|s| *s != ConversationStatus::Spam) {
-            Some(st) => Some(st),
-            None => {
-                checks.push(
-                    FieldError::json("status", "")
-                        .one_of(&STATUSES[..3])
-                        .rejecting(s),
-                );
-                None
-            }
-        },
-    };
+    let status = new_status(&mut checks, &b.status);
     match b.state.as_deref() {
         None | Some("published") => {}
         Some(other) => checks.push(
