@@ -571,23 +571,45 @@ pub async fn create(
         };
         let (customer_id, email, _) =
             threads::resolve_customer(c, &b.customer, "customer", now, !b.imported)?;
-        let (id, _) = conversation::create(
-            c,
-            &NewConversation {
-                mailbox_id: b.mailbox_id,
-                customer_id: Some(customer_id),
-                customer_email: &email,
-                created_by_user_id: threads.last().and_then(|t| t.user),
-                conversation_type: kind,
-                status: ConversationStatus::Active,
-                state: ConversationState::Published,
-                subject: b.subject.trim(),
-                created_at: started,
-            },
-        )?;
+        let name = format!(
+            "{} {}",
+            b.customer.first_name.as_deref().unwrap_or_default(),
+            b.customer.last_name.as_deref().unwrap_or_default()
+        );
+        let logged = match threads.last() {
+            Some(oldest) if kind == ConversationType::Phone && !b.imported => threads::log_phone(
+                c,
+                b.mailbox_id,
+                b.subject.trim(),
+                (&email, name.trim()),
+                oldest,
+            )?,
+            _ => None,
+        };
+        let (id, skip) = match logged {
+            Some(id) => (id, 1),
+            None => {
+                let (id, _) = conversation::create(
+                    c,
+                    &NewConversation {
+                        mailbox_id: b.mailbox_id,
+                        customer_id: Some(customer_id),
+                        customer_email: &email,
+                        created_by_user_id: threads.last().and_then(|t| t.user),
+                        conversation_type: kind,
+                        status: ConversationStatus::Active,
+                        state: ConversationState::Published,
+                        subject: b.subject.trim(),
+                        created_at: started,
+                    },
+                )?;
+                (id, 0)
+            }
+        };
         // Oldest first, so each thread sees the ones before it.
-        for (i, t) in threads.iter().rev().enumerate() {
-            threads::add(c, &ctx, id, t, b.imported, i == 0)?;
+        let send = kind == ConversationType::Email;
+        for (i, t) in threads.iter().rev().enumerate().skip(skip) {
+            threads::add(c, &ctx, id, t, b.imported, i == 0, send)?;
         }
         if let Some(a) = b.assign_to {
             actions::assign(c, id, Some(a), me.user.id)?;

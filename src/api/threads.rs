@@ -364,7 +364,9 @@ fn store_files(
 }
 
 /// Adds a checked thread to conversation `id`; `first` marks the thread that starts a new
-/// conversation (announced as `conversation_created`). Returns the thread id.
+/// conversation (announced as `conversation_created`); agent replies are emailed only when
+/// `send` (email conversations: phone and chat replies cannot reach the customer).
+/// Returns the thread id.
 pub fn add(
     c: &mut AnyConnection,
     ctx: &Context,
@@ -372,6 +374,7 @@ pub fn add(
     t: &Checked,
     imported: bool,
     first: bool,
+    send: bool,
 ) -> Result<i64, ApiError> {
     let at = if imported {
         t.created_at.unwrap_or_else(now)
@@ -462,7 +465,7 @@ pub fn add(
             }
             thread_id
         }
-        ThreadType::Message if !imported => {
+        ThreadType::Message if !imported && send => {
             let user = t
                 .user
                 .ok_or_else(|| ApiError::Internal("thread without user".into()))?;
@@ -519,7 +522,48 @@ pub fn add(
             thread_id
         }
     };
+    if first && !imported && t.kind != ThreadType::Customer {
+        event::record(
+            c,
+            EventKind::ConversationCreated,
+            NewEvent {
+                mailbox_id: Some(mailbox_id),
+                conversation_id: Some(id),
+                thread_id: Some(thread_id),
+                user_id: t.user,
+                payload: serde_json::json!({"api": true}),
+            },
+        )?;
+    }
     Ok(thread_id)
+}
+
+/// Starts a phone conversation the way the UI logs a call (`outgoing::log_phone`), when
+/// its first thread is an agent's and the customer has an email; `None` otherwise.
+pub fn log_phone(
+    c: &mut AnyConnection,
+    mailbox_id: i64,
+    subject: &str,
+    customer: (&str, &str),
+    first: &Checked,
+) -> Result<Option<i64>, ApiError> {
+    let (email, name) = customer;
+    if email.is_empty() || first.kind == ThreadType::Customer {
+        return Ok(None);
+    }
+    let user = first
+        .user
+        .ok_or_else(|| ApiError::Internal("thread without user".into()))?;
+    let id = crate::conversations::outgoing::log_phone(
+        c,
+        mailbox_id,
+        user,
+        email,
+        name,
+        subject,
+        &first.html,
+    )?;
+    Ok(Some(id))
 }
 
 /// Fills in the writing user of agent threads: the key's user unless another is named
@@ -585,7 +629,7 @@ pub async fn create(
         let (row, access) = visible(c, &me.user, id)?;
         require_reply(access)?;
         settle_user(c, &me.user, &mut t, row.mailbox_id)?;
-        let thread_id = add(c, &ctx, id, &t, b.imported, false)?;
+        let thread_id = add(c, &ctx, id, &t, b.imported, false, row.is_email())?;
         if let Some(st) = status {
             let by = t.user.unwrap_or(me.user.id);
             crate::conversations::actions::set_status(c, &hooks, id, st, by)?;
