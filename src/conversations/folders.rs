@@ -517,6 +517,13 @@ struct Base {
     last_reply_at: NaiveDateTime,
 }
 
+/// "First Last" by id.
+fn full_names(rows: Vec<(i64, String, String)>) -> HashMap<i64, String> {
+    rows.into_iter()
+        .map(|(id, f, l)| (id, format!("{f} {l}").trim().to_string()))
+        .collect()
+}
+
 /// The list rows of `ids`, in the order given, as `user_id` sees them (unread, starred).
 pub(crate) fn rows_for(
     conn: &mut AnyConnection,
@@ -545,21 +552,19 @@ pub(crate) fn rows_for(
         ))
         .load(conn)?;
     let customer_ids: Vec<i64> = bases.iter().filter_map(|b| b.customer_id).collect();
-    let names: HashMap<i64, String> = customers::table
-        .filter(customers::id.eq_any(&customer_ids))
-        .select((customers::id, customers::first_name, customers::last_name))
-        .load::<(i64, String, String)>(conn)?
-        .into_iter()
-        .map(|(id, f, l)| (id, format!("{f} {l}").trim().to_string()))
-        .collect();
+    let names = full_names(
+        customers::table
+            .filter(customers::id.eq_any(&customer_ids))
+            .select((customers::id, customers::first_name, customers::last_name))
+            .load(conn)?,
+    );
     let user_ids: Vec<i64> = bases.iter().filter_map(|b| b.user_id).collect();
-    let agents: HashMap<i64, String> = users::table
-        .filter(users::id.eq_any(&user_ids))
-        .select((users::id, users::first_name, users::last_name))
-        .load::<(i64, String, String)>(conn)?
-        .into_iter()
-        .map(|(id, f, l)| (id, format!("{f} {l}").trim().to_string()))
-        .collect();
+    let agents = full_names(
+        users::table
+            .filter(users::id.eq_any(&user_ids))
+            .select((users::id, users::first_name, users::last_name))
+            .load(conn)?,
+    );
     let starred: BTreeSet<i64> = stars::table
         .filter(stars::user_id.eq(user_id))
         .filter(stars::conversation_id.eq_any(ids))

@@ -337,6 +337,10 @@ mod tests {
             EventKind::MailFetched,
             EventKind::SendFailed,
             EventKind::StatusChanged,
+            EventKind::Assigned,
+            EventKind::Moved,
+            EventKind::Merged,
+            EventKind::Deleted,
         ] {
             let hook = hook_for_event(kind.as_str()).unwrap_or_else(|| panic!("{kind:?}"));
             assert!(hooks::is_action(hook), "{hook}");

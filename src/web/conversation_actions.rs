@@ -210,102 +210,98 @@ fn resolve(c: &mut AnyConnection, other: &str) -> Result<i64, AppError> {
     }
 }
 
-/// One single-conversation action: checks access, runs `work`, answers.
-async fn single<F>(
+/// One change to one conversation, as a route or the bulk form asks for it.
+#[derive(Debug, Clone)]
+enum Action {
+    Status(ConversationStatus),
+    Assign(Option<i64>),
+    Move(i64),
+    /// Merge the conversation this names (number or id) into the one acted on.
+    MergeIn(String),
+    /// Merge the conversation with this id into the one acted on.
+    MergeFrom(i64),
+    Star(bool),
+    Follow(bool),
+    Delete,
+    Restore,
+}
+
+impl Action {
+    /// View access is enough for the user's own marks; the rest changes the conversation.
+    fn needs(&self) -> Needs {
+        match self {
+            Action::Star(_) | Action::Follow(_) => Needs::View,
+            _ => Needs::Reply,
+        }
+    }
+}
+
+/// Applies `action` to conversation `id` for `user`, whose access to it is checked. A
+/// module's refusal of a status change comes back as `Some((number, module, reason))`.
+fn apply(
+    c: &mut AnyConnection,
+    st: &AppState,
+    user: &User,
+    id: i64,
+    action: &Action,
+) -> Result<Option<(i64, String, String)>, AppError> {
+    check(c, user, id, action.needs())?;
+    let done = match action {
+        Action::Status(status) => return status_of(c, &st.hooks, id, *status, user.id),
+        Action::Assign(assignee) => actions::assign(c, id, *assignee, user.id).map(drop),
+        Action::Move(mailbox_id) => {
+            check_mailbox(c, user, *mailbox_id, Needs::Reply)?;
+            actions::move_to_mailbox(c, id, *mailbox_id, user.id).map(drop)
+        }
+        Action::MergeIn(other) => {
+            let source = resolve(c, other)?;
+            return merge_into(c, user, source, id);
+        }
+        Action::MergeFrom(source) => return merge_into(c, user, *source, id),
+        Action::Star(on) => actions::set_star(c, id, user.id, *on),
+        Action::Follow(on) => actions::set_follow(c, id, user.id, *on),
+        Action::Delete => actions::delete(c, id, user.id).map(drop),
+        Action::Restore => actions::restore(c, id, user.id).map(drop),
+    };
+    done.map_err(app_error)?;
+    Ok(None)
+}
+
+/// Merges `source` into `target` once the user's access to `source` is checked too.
+fn merge_into(
+    c: &mut AnyConnection,
+    user: &User,
+    source: i64,
+    target: i64,
+) -> Result<Option<(i64, String, String)>, AppError> {
+    check(c, user, source, Needs::Reply)?;
+    actions::merge(c, source, target, user.id).map_err(app_error)?;
+    Ok(None)
+}
+
+/// A single-conversation route: applies the action, answers.
+async fn single(
     state: web::Data<AppState>,
     req: HttpRequest,
     me: CurrentUser,
     id: i64,
     form: Form,
-    needs: Needs,
-    work: F,
-) -> Result<HttpResponse, AppError>
-where
-    F: FnOnce(&mut AnyConnection, &AppState, &User) -> Result<Outcome, AppError> + Send + 'static,
-{
+    action: Action,
+) -> Result<HttpResponse, AppError> {
     let user = me.user.clone();
     let st = state.get_ref().clone();
-    let outcome = crate::db::run(&state.pool, move |c| {
-        check(c, &user, id, needs)?;
-        work(c, &st, &user)
-    })
-    .await?;
-    let to = back(&form, format!("/conversations/{id}"));
-    answer(&state, &req, &me, outcome, to)
-}
-
-/// `POST /conversations/{id}/status` (`status` = active|pending|closed|spam).
-pub async fn status(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    me: CurrentUser,
-    path: web::Path<i64>,
-    CsrfForm(form): CsrfForm<Form>,
-) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    let wanted = parse_status(field(&form, "status"))?;
-    single(state, req, me, id, form, Needs::Reply, move |c, st, u| {
-        Ok(match status_of(c, &st.hooks, id, wanted, u.id)? {
-            None => Outcome::Done,
-            Some(refused) => Outcome::Refused(vec![refused]),
-        })
-    })
-    .await
-}
-
-/// `POST /conversations/{id}/assign` (`user_id`, empty for nobody).
-pub async fn assign(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    me: CurrentUser,
-    path: web::Path<i64>,
-    CsrfForm(form): CsrfForm<Form>,
-) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    let assignee = parse_assignee(field(&form, "user_id"))?;
-    single(state, req, me, id, form, Needs::Reply, move |c, _, u| {
-        actions::assign(c, id, assignee, u.id).map_err(app_error)?;
-        Ok(Outcome::Done)
-    })
-    .await
-}
-
-/// `POST /conversations/{id}/move` (`mailbox_id`; reply access there too).
-pub async fn move_to(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    me: CurrentUser,
-    path: web::Path<i64>,
-    CsrfForm(form): CsrfForm<Form>,
-) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    let target = parse_id(field(&form, "mailbox_id"), "mailbox_id")?;
-    single(state, req, me, id, form, Needs::Reply, move |c, _, u| {
-        check_mailbox(c, u, target, Needs::Reply)?;
-        actions::move_to_mailbox(c, id, target, u.id).map_err(app_error)?;
-        Ok(Outcome::Done)
-    })
-    .await
-}
-
-/// `POST /conversations/{id}/merge` (`other`: the number, or id, of the conversation to
-/// merge into this one; reply access to both).
-pub async fn merge(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    me: CurrentUser,
-    path: web::Path<i64>,
-    CsrfForm(form): CsrfForm<Form>,
-) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    let other = field(&form, "other").to_string();
-    single(state, req, me, id, form, Needs::Reply, move |c, _, u| {
-        let source = resolve(c, &other)?;
-        check(c, u, source, Needs::Reply)?;
-        actions::merge(c, source, id, u.id).map_err(app_error)?;
-        Ok(Outcome::Done)
-    })
-    .await
+    let refused = crate::db::run(&state.pool, move |c| apply(c, &st, &user, id, &action)).await?;
+    let outcome = match refused {
+        None => Outcome::Done,
+        Some(r) => Outcome::Refused(vec![r]),
+    };
+    answer(
+        &state,
+        &req,
+        &me,
+        outcome,
+        back(&form, format!("/conversations/{id}")),
+    )
 }
 
 /// `on` = 1 (or absent) turns a mark on; 0 turns it off.
@@ -313,115 +309,99 @@ fn parse_on(form: &Form) -> bool {
     field(form, "on") != "0"
 }
 
-/// `POST /conversations/{id}/star` (`on` = 1|0).
-pub async fn star(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    me: CurrentUser,
-    path: web::Path<i64>,
-    CsrfForm(form): CsrfForm<Form>,
-) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    let on = parse_on(&form);
-    single(state, req, me, id, form, Needs::View, move |c, _, u| {
-        actions::set_star(c, id, u.id, on).map_err(app_error)?;
-        Ok(Outcome::Done)
-    })
-    .await
-}
-
-/// `POST /conversations/{id}/follow` (`on` = 1|0).
-pub async fn follow(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    me: CurrentUser,
-    path: web::Path<i64>,
-    CsrfForm(form): CsrfForm<Form>,
-) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    let on = parse_on(&form);
-    single(state, req, me, id, form, Needs::View, move |c, _, u| {
-        actions::set_follow(c, id, u.id, on).map_err(app_error)?;
-        Ok(Outcome::Done)
-    })
-    .await
-}
-
-/// `POST /conversations/{id}/delete`: to Deleted.
-pub async fn delete(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    me: CurrentUser,
-    path: web::Path<i64>,
-    CsrfForm(form): CsrfForm<Form>,
-) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    single(state, req, me, id, form, Needs::Reply, move |c, _, u| {
-        actions::delete(c, id, u.id).map_err(app_error)?;
-        Ok(Outcome::Done)
-    })
-    .await
-}
-
-/// `POST /conversations/{id}/restore`: back from Deleted.
-pub async fn restore(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    me: CurrentUser,
-    path: web::Path<i64>,
-    CsrfForm(form): CsrfForm<Form>,
-) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    single(state, req, me, id, form, Needs::Reply, move |c, _, u| {
-        actions::restore(c, id, u.id).map_err(app_error)?;
-        Ok(Outcome::Done)
-    })
-    .await
-}
-
-/// A bulk action's name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Bulk {
-    Assign,
-    Status,
-    Move,
-    Delete,
-    Spam,
-    Merge,
-    Restore,
-}
-
-fn parse_bulk(s: &str) -> Result<Bulk, AppError> {
-    Ok(match s {
-        "assign" => Bulk::Assign,
-        "status" => Bulk::Status,
-        "move" => Bulk::Move,
-        "delete" => Bulk::Delete,
-        "spam" => Bulk::Spam,
-        "merge" => Bulk::Merge,
-        "restore" => Bulk::Restore,
-        _ => {
-            return Err(AppError::BadRequest(
-                "action must be assign, status, move, delete, spam, merge or restore".into(),
-            ));
+/// Declares a `POST /conversations/{id}/<name>` handler that reads its [`Action`] from
+/// the form with `$read`.
+macro_rules! action_route {
+    ($(#[$doc:meta])* $name:ident, $read:expr) => {
+        $(#[$doc])*
+        pub async fn $name(
+            state: web::Data<AppState>,
+            req: HttpRequest,
+            me: CurrentUser,
+            path: web::Path<i64>,
+            CsrfForm(form): CsrfForm<Form>,
+        ) -> Result<HttpResponse, AppError> {
+            let read: fn(&Form) -> Result<Action, AppError> = $read;
+            let action = read(&form)?;
+            single(state, req, me, path.into_inner(), form, action).await
         }
-    })
+    };
 }
+
+action_route!(
+    /// `POST /conversations/{id}/status` (`status` = active|pending|closed|spam).
+    status,
+    |f| parse_status(field(f, "status")).map(Action::Status)
+);
+action_route!(
+    /// `POST /conversations/{id}/assign` (`user_id`, empty for nobody).
+    assign,
+    |f| parse_assignee(field(f, "user_id")).map(Action::Assign)
+);
+action_route!(
+    /// `POST /conversations/{id}/move` (`mailbox_id`; reply access there too).
+    move_to,
+    |f| parse_id(field(f, "mailbox_id"), "mailbox_id").map(Action::Move)
+);
+action_route!(
+    /// `POST /conversations/{id}/merge` (`other`: the number, or id, of the conversation to
+    /// merge into this one; reply access to both).
+    merge,
+    |f| Ok(Action::MergeIn(field(f, "other").to_string()))
+);
+action_route!(
+    /// `POST /conversations/{id}/star` (`on` = 1|0).
+    star,
+    |f| Ok(Action::Star(parse_on(f)))
+);
+action_route!(
+    /// `POST /conversations/{id}/follow` (`on` = 1|0).
+    follow,
+    |f| Ok(Action::Follow(parse_on(f)))
+);
+action_route!(
+    /// `POST /conversations/{id}/delete`: to Deleted.
+    delete,
+    |_| Ok(Action::Delete)
+);
+action_route!(
+    /// `POST /conversations/{id}/restore`: back from Deleted.
+    restore,
+    |_| Ok(Action::Restore)
+);
 
 /// Most conversations one bulk request may change.
 const BULK_MAX: usize = 500;
 
 /// `POST /conversations/bulk`: `action` (assign|status|move|delete|spam|merge|restore) on
 /// every `ids[]`, with `user_id`, `status` or `mailbox_id` as the action needs. Access is
-/// checked for every conversation (reply access) before anything changes. Merge puts all
-/// of them into the one with the lowest number.
+/// checked for every conversation (reply access) before anything changes; each
+/// conversation then changes in its own transaction. Merge puts all of them into the one
+/// with the lowest number.
 pub async fn bulk(
     state: web::Data<AppState>,
     req: HttpRequest,
     me: CurrentUser,
     CsrfForm(form): CsrfForm<Form>,
 ) -> Result<HttpResponse, AppError> {
-    let action = parse_bulk(field(&form, "action"))?;
+    let action = match field(&form, "action") {
+        "assign" => Some(Action::Assign(parse_assignee(field(&form, "user_id"))?)),
+        "status" => Some(Action::Status(parse_status(field(&form, "status"))?)),
+        "spam" => Some(Action::Status(ConversationStatus::Spam)),
+        "move" => Some(Action::Move(parse_id(
+            field(&form, "mailbox_id"),
+            "mailbox_id",
+        )?)),
+        "delete" => Some(Action::Delete),
+        "restore" => Some(Action::Restore),
+        // Merge: the target is chosen once the ids are known.
+        "merge" => None,
+        _ => {
+            return Err(AppError::BadRequest(
+                "action must be assign, status, move, delete, spam, merge or restore".into(),
+            ));
+        }
+    };
     let mut ids: Vec<i64> = form
         .iter()
         .filter(|(k, _)| k == "ids[]" || k == "ids")
@@ -434,64 +414,30 @@ pub async fn bulk(
             "select between 1 and {BULK_MAX} conversations"
         )));
     }
-    let status = match action {
-        Bulk::Status => Some(parse_status(field(&form, "status"))?),
-        Bulk::Spam => Some(ConversationStatus::Spam),
-        _ => None,
-    };
-    let assignee = match action {
-        Bulk::Assign => parse_assignee(field(&form, "user_id"))?,
-        _ => None,
-    };
-    let target = match action {
-        Bulk::Move => Some(parse_id(field(&form, "mailbox_id"), "mailbox_id")?),
-        _ => None,
-    };
     let user = me.user.clone();
     let st = state.get_ref().clone();
     let outcome = crate::db::run(&state.pool, move |c| {
         for id in &ids {
             check(c, &user, *id, Needs::Reply)?;
         }
-        if let Some(mailbox) = target {
-            check_mailbox(c, &user, mailbox, Needs::Reply)?;
+        if let Some(Action::Move(mailbox_id)) = &action {
+            check_mailbox(c, &user, *mailbox_id, Needs::Reply)?;
         }
         let mut refused = Vec::new();
-        match action {
-            Bulk::Merge => {
+        match &action {
+            Some(each) => {
+                for id in &ids {
+                    refused.extend(apply(c, &st, &user, *id, each)?);
+                }
+            }
+            None => {
                 let into: i64 = conversations::table
                     .filter(conversations::id.eq_any(&ids))
                     .order(conversations::number)
                     .select(conversations::id)
                     .first(c)?;
                 for id in ids.iter().filter(|id| **id != into) {
-                    actions::merge(c, *id, into, user.id).map_err(app_error)?;
-                }
-            }
-            _ => {
-                for id in &ids {
-                    match action {
-                        Bulk::Assign => {
-                            actions::assign(c, *id, assignee, user.id).map_err(app_error)?;
-                        }
-                        Bulk::Move => {
-                            if let Some(mailbox) = target {
-                                actions::move_to_mailbox(c, *id, mailbox, user.id)
-                                    .map_err(app_error)?;
-                            }
-                        }
-                        Bulk::Delete => {
-                            actions::delete(c, *id, user.id).map_err(app_error)?;
-                        }
-                        Bulk::Restore => {
-                            actions::restore(c, *id, user.id).map_err(app_error)?;
-                        }
-                        Bulk::Status | Bulk::Spam | Bulk::Merge => {
-                            if let Some(s) = status {
-                                refused.extend(status_of(c, &st.hooks, *id, s, user.id)?);
-                            }
-                        }
-                    }
+                    apply(c, &st, &user, into, &Action::MergeFrom(*id))?;
                 }
             }
         }
@@ -546,6 +492,5 @@ mod tests {
         assert_eq!(parse_assignee("7").ok(), Some(Some(7)));
         assert!(parse_assignee("x").is_err());
         assert_eq!(parse_id("#12", "other").ok(), Some(12));
-        assert!(parse_bulk("explode").is_err());
     }
 }

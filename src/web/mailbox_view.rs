@@ -51,6 +51,7 @@ pub struct RowView {
     status_label: String,
     ago: String,
     full_date: String,
+    iso_date: String,
     unread: bool,
     starred: bool,
 }
@@ -87,6 +88,7 @@ pub fn row_views(lang: &str, rows: Vec<ListRow>) -> Vec<RowView> {
             number: r.number,
             ago: ago(lang, r.last_reply_at, now),
             full_date: r.last_reply_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            iso_date: r.last_reply_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
             customer: if r.customer_name.is_empty() {
                 r.customer_email.clone()
             } else {

@@ -136,7 +136,7 @@ fn session_of(c: &Client, email: &str, password: &str) -> String {
         .expect("session cookie")
 }
 
-fn new_mailbox(conn: &mut AnyConnection, name: &str, email: &str) -> i64 {
+pub(crate) fn new_mailbox(conn: &mut AnyConnection, name: &str, email: &str) -> i64 {
     let now = postdesk::db::now();
     mailbox::create(
         conn,

@@ -18,9 +18,10 @@ use postdesk::db::types::{
 };
 use postdesk::db::{self, AnyConnection, Backend};
 use postdesk::hooks::Registry;
-use postdesk::models::{conversation, customer, mailbox, mailbox_user, thread, user};
+use postdesk::models::{conversation, customer, mailbox_user, thread, user};
 
 use crate::app::{ADMIN_EMAIL, ADMIN_PASSWORD, Client, TestApp};
+use crate::mail_admin::new_mailbox;
 use crate::support::{BACKENDS, TestDb};
 
 const ACTIVE: i16 = 1;
@@ -30,20 +31,6 @@ const SPAM: i16 = 4;
 const DRAFT: i16 = 1;
 const PUBLISHED: i16 = 2;
 const DELETED: i16 = 3;
-
-fn new_mailbox(conn: &mut AnyConnection, name: &'static str, email: &'static str) -> i64 {
-    let now = db::now();
-    mailbox::create(
-        conn,
-        &mailbox::NewMailbox {
-            name,
-            email,
-            created_at: now,
-            updated_at: now,
-        },
-    )
-    .expect("mailbox")
-}
 
 fn new_agent(conn: &mut AnyConnection, first: &str, email: &str) -> i64 {
     user::create(
@@ -186,6 +173,11 @@ fn assert_counts_exact(conn: &mut AnyConnection, backend: Backend, step: &str) {
     );
 }
 
+/// (state, status, assignee) of a conversation.
+type Row3 = (i16, i16, Option<i64>);
+/// (id, state, status, assignee, last_reply_at) of a seeded conversation.
+type Seeded = (i64, i16, i16, Option<i64>, NaiveDateTime);
+
 /// A small deterministic pseudo-random sequence (no extra crate).
 struct Lcg(u64);
 
@@ -268,7 +260,7 @@ fn folder_counters_stay_exact_through_inserts_updates_and_deletes_on_every_backe
         assert_counts_exact(c, backend, "mailbox deleted");
 
         // The folder counts a page shows agree with counting the rows.
-        let all: Vec<(i16, i16, Option<i64>)> = conversations::table
+        let all: Vec<Row3> = conversations::table
             .filter(conversations::mailbox_id.eq(m1))
             .select((
                 conversations::state,
@@ -278,9 +270,7 @@ fn folder_counters_stay_exact_through_inserts_updates_and_deletes_on_every_backe
             .load(c)
             .expect("rows");
         let open = |s: i16| s == ACTIVE || s == PENDING;
-        let count = |f: &dyn Fn(&(i16, i16, Option<i64>)) -> bool| {
-            all.iter().filter(|r| f(r)).count() as i64
-        };
+        let count = |f: &dyn Fn(&Row3) -> bool| all.iter().filter(|r| f(r)).count() as i64;
         let expected = [
             (
                 Folder::Unassigned,
@@ -351,7 +341,7 @@ fn folder_lists_walk_every_page_newest_first_without_duplicates_on_every_backend
         let bob = new_agent(c, "Bob", "bob@example.com");
         let assignees = [None, Some(me), Some(bob)];
         let statuses = [ACTIVE, PENDING, CLOSED, SPAM, ACTIVE];
-        let mut all = Vec::new();
+        let mut all: Vec<Seeded> = Vec::new();
         for i in 0..75_i64 {
             let mut s = Spec::new(m, minutes(i / 3)); // three rows share each time
             s.status = statuses[(i % 5) as usize];
@@ -403,7 +393,7 @@ fn folder_lists_walk_every_page_newest_first_without_duplicates_on_every_backend
             v.sort_by(|a, b| b.cmp(a));
             v
         };
-        let pick = |f: &dyn Fn(&(i64, i16, i16, Option<i64>, NaiveDateTime)) -> bool| {
+        let pick = |f: &dyn Fn(&Seeded) -> bool| {
             by_time(all.iter().filter(|r| f(r)).map(|r| (r.4, r.0)).collect())
         };
         let mut expected: BTreeMap<Folder, Vec<(NaiveDateTime, i64)>> = BTreeMap::new();
@@ -1161,4 +1151,219 @@ fn pages_and_actions(backend: Backend) {
     assert_eq!(listed(&by_subject.body).len(), 50);
     let more = older_link(&by_subject.body).expect("a second page of results");
     assert!(!listed(&agent.get(&more).body).is_empty());
+}
+
+/// Presses and releases one key in the browser (real keyboard events).
+async fn press(c: &fantoccini::Client, key: char) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: key })
+        .then(KeyAction::Up { value: key });
+    c.perform_actions(keys).await.expect("keys");
+}
+
+async fn js(c: &fantoccini::Client, script: &str) -> serde_json::Value {
+    c.execute(script, vec![]).await.expect("script")
+}
+
+#[test]
+fn the_mailbox_view_in_a_real_browser_on_a_desktop_and_a_phone() {
+    use crate::browser::{browser, fill, shot, wait_for};
+    use fantoccini::Locator;
+
+    let app = TestApp::installed(Backend::Sqlite);
+    let mut conn = app.conn();
+    let a = new_mailbox(&mut conn, "Support", "support@example.com");
+    let now = db::now();
+    let mut ids = Vec::new();
+    for (i, (first, subject)) in [
+        ("Olga", "Где мой заказ?"),
+        ("Peter", "Invoice for October"),
+        ("Quinn", "Password reset does not arrive"),
+        ("Rita", "A very long subject line that goes on and on to show how the list cuts text on a narrow phone screen"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let email = format!("{}@customer.test", first.to_lowercase());
+        let customer = customer::create_with_emails(
+            &mut conn,
+            &customer::NewCustomer {
+                first_name: first,
+                last_name: "Customer",
+                company: "",
+                created_at: now,
+                updated_at: now,
+            },
+            &[email.as_str()],
+        )
+        .expect("customer");
+        let id = make(
+            &mut conn,
+            Spec {
+                subject,
+                customer_id: Some(customer),
+                email: &email,
+                ..Spec::new(a, now - chrono::Duration::minutes(10 * i as i64 + 3))
+            },
+        );
+        add_message(
+            &mut conn,
+            id,
+            "Hello, I wrote to you about this last week and nobody answered yet.",
+            now - chrono::Duration::minutes(10 * i as i64 + 3),
+        );
+        ids.push(id);
+    }
+    let base = app.base.clone();
+    let profile = tempfile::tempdir().expect("browser profile");
+    actix_web::rt::System::new().block_on(async move {
+        let c = browser(profile.path()).await;
+        c.goto(&format!("{base}/login")).await.expect("login page");
+        wait_for(&c, "login-form").await;
+        fill(&c, "email", ADMIN_EMAIL).await;
+        fill(&c, "password", ADMIN_PASSWORD).await;
+        c.find(Locator::Css("#login-form button[type=submit]"))
+            .await
+            .expect("login button")
+            .click()
+            .await
+            .expect("submit");
+        wait_for(&c, "logout").await;
+        c.goto(&format!("{base}/mailboxes/{a}"))
+            .await
+            .expect("mailbox");
+        wait_for(&c, "conv-list").await;
+        assert_eq!(
+            js(&c, "return document.getElementById('ws-side').open;").await,
+            true,
+            "folders are shown on a desktop"
+        );
+        shot(&c, "workspace-1-mailbox-desktop").await;
+
+        // j/k move through the list, x selects, / goes to the search box.
+        press(&c, 'j').await;
+        press(&c, 'j').await;
+        press(&c, 'k').await;
+        press(&c, 'j').await;
+        let current = js(
+            &c,
+            "return document.querySelector('.ws-row.is-current').dataset.id;",
+        )
+        .await;
+        assert_eq!(current, ids[1].to_string());
+        press(&c, 'x').await;
+        let checked = js(
+            &c,
+            &format!(
+                "return document.getElementById('select-{}').checked;",
+                ids[1]
+            ),
+        )
+        .await;
+        assert_eq!(checked, true);
+        press(&c, '/').await;
+        assert_eq!(
+            js(&c, "return document.activeElement.id;").await,
+            "search-box"
+        );
+        shot(&c, "workspace-2-keyboard").await;
+
+        // A phone: the folders fold into a menu, nothing runs off the side.
+        c.set_window_size(360, 740).await.expect("phone size");
+        c.goto(&format!("{base}/mailboxes/{a}"))
+            .await
+            .expect("mailbox");
+        wait_for(&c, "conv-list").await;
+        assert_eq!(
+            js(&c, "return document.getElementById('ws-side').open;").await,
+            false,
+            "folders folded on a phone"
+        );
+        let overflow = js(
+            &c,
+            "return document.documentElement.scrollWidth - window.innerWidth;",
+        )
+        .await;
+        assert!(
+            overflow.as_i64().unwrap_or(1) <= 0,
+            "horizontal overflow: {overflow}"
+        );
+        shot(&c, "workspace-3-mailbox-phone").await;
+        c.find(Locator::Css("#ws-side > summary"))
+            .await
+            .expect("menu")
+            .click()
+            .await
+            .expect("open menu");
+        wait_for(&c, &format!("folder-{a}-mine")).await;
+        shot(&c, "workspace-4-folders-phone").await;
+        c.close().await.expect("close browser");
+    });
+}
+
+#[test]
+fn a_refused_status_change_shows_the_module_reason() {
+    let app = TestApp::installed(Backend::Sqlite);
+    crate::modules::install(
+        app.data.path(),
+        "misbehaving",
+        "postdesk_test_misbehaving",
+        "tests/fixtures/modules/misbehaving/module.toml",
+    );
+    {
+        // The module's settings are stored in the database; the restarted server reads them.
+        let pool = db::connect_pool(&app.db.url, 1).expect("pool");
+        let hooks = Registry::load(
+            pool,
+            app.data.path(),
+            "",
+            postdesk::hooks::HookOptions::default(),
+        )
+        .expect("modules");
+        hooks
+            .set_setting("misbehaving", "mode", &serde_json::json!("answer"))
+            .expect("mode");
+        hooks
+            .set_setting(
+                "misbehaving",
+                "answer",
+                &serde_json::json!(r#"{"allow": false, "reason": "needs a rating"}"#),
+            )
+            .expect("answer");
+    }
+    let app = app.restart("Postdesk is running: open http://");
+    let mut conn = app.conn();
+    let a = new_mailbox(&mut conn, "Support", "support@example.com");
+    let id = make(&mut conn, Spec::new(a, minutes(0)));
+    let admin = app.client();
+    assert_eq!(admin.login(ADMIN_EMAIL, ADMIN_PASSWORD).status, 303);
+    let page = format!("/mailboxes/{a}");
+    let r = admin.post_from(
+        &page,
+        &format!("/conversations/{id}/status"),
+        &[("status", "closed"), ("return", &page)],
+    );
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(
+        r.body.contains("id=\"refused-page\"")
+            && r.body.contains("misbehaving")
+            && r.body.contains("needs a rating"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body
+            .contains(&format!("href=\"&#x2F;mailboxes&#x2F;{a}\"")),
+        "a way back"
+    );
+    let status: i16 = conversations::table
+        .find(id)
+        .select(conversations::status)
+        .first(&mut conn)
+        .expect("status");
+    assert_eq!(status, ACTIVE);
+    // Other changes still go through.
+    let r = admin.post_from(&page, &format!("/conversations/{id}/star"), &[("on", "1")]);
+    assert_eq!(r.status, 303);
 }
