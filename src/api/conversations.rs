@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::auth::ApiUser;
-use super::error::{ApiError, FieldError, run};
+use super::error::{ApiError, FieldError, run, run_tx};
 use super::input::{
     ApiJson, ApiQuery, Checks, date, enum_list, int, int_list, one_of, paging, parse_date, sorting,
 };
@@ -539,7 +539,7 @@ pub async fn create(
         }
         d
     });
-    let mut threads = threads::check_all(&mut checks, "threads", &b.threads);
+    let threads = threads::check_all(&mut checks, "threads", &b.threads);
     threads::check_customer(
         &mut checks,
         "customer",
@@ -548,9 +548,12 @@ pub async fn create(
     );
     checks.finish()?;
     let kind = kind.unwrap_or(ConversationType::Email);
+    let imported = b.imported;
     let ctx = threads::Context::of(&state)?;
     let hooks = state.hooks.clone();
-    let id = run(&state.pool, move |c| {
+    let user_id = me.user.id;
+    let id = run_tx(&state.pool, move |c| {
+        let mut threads = threads.clone();
         let access = permissions::mailbox_access(c, &me.user, b.mailbox_id)?.ok_or_else(|| {
             ApiError::field(
                 FieldError::json("mailboxId", "no such mailbox").rejecting(b.mailbox_id),
@@ -615,11 +618,7 @@ pub async fn create(
             actions::assign(c, id, Some(a), me.user.id)?;
         }
         let closed = closed_at.filter(|_| b.imported);
-        if !b.imported {
-            if let Some(st) = status {
-                actions::set_status(c, &hooks, id, st, me.user.id)?;
-            }
-        } else if status.is_some() || closed.is_some() {
+        if b.imported && (status.is_some() || closed.is_some()) {
             let st = status.unwrap_or(ConversationStatus::Closed);
             let closed_at = (st == ConversationStatus::Closed).then(|| closed.unwrap_or(now));
             diesel::update(conversations::table.find(id))
@@ -632,6 +631,13 @@ pub async fn create(
         Ok(id)
     })
     .await?;
+    // After the transaction: modules asked about the change may write their storage.
+    if let Some(st) = status.filter(|_| !imported) {
+        run(&state.pool, move |c| {
+            Ok(actions::set_status(c, &hooks, id, st, user_id)?)
+        })
+        .await?;
+    }
     Ok(created(id))
 }
 

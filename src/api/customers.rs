@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::ApiUser;
 use super::conversations::created;
-use super::error::{ApiError, FieldError, run};
+use super::error::{ApiError, FieldError, run, run_tx};
 use super::input::{ApiJson, ApiQuery, Checks, date, paging, sorting};
 use super::views::{self, CustomerRow, CustomerView, Page};
 use crate::AppState;
@@ -282,7 +282,7 @@ pub async fn create(
         })
         .collect();
     checks.finish()?;
-    let id = run(&state.pool, move |c| {
+    let id = run_tx(&state.pool, move |c| {
         for (e, _) in &emails {
             if taken(c, e, None)? {
                 return Err(ApiError::Conflict(format!(
@@ -361,7 +361,7 @@ pub async fn update(
         .filter_map(|(i, e)| check_email(&mut checks, &format!("emails_add[{i}]"), e))
         .collect();
     checks.finish()?;
-    run(&state.pool, move |c| {
+    run_tx(&state.pool, move |c| {
         super::threads::check_customer_exists(c, id, "customerId")
             .map_err(|_| ApiError::NotFound)?;
         let wanted = replace.clone().unwrap_or_else(|| add.clone());

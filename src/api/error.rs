@@ -216,3 +216,39 @@ where
     .await
     .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
 }
+
+/// How often a write is tried when SQLite reports the database locked.
+const LOCKED_TRIES: u32 = 5;
+
+fn is_locked(e: &ApiError) -> bool {
+    matches!(e, ApiError::Internal(m) if m.contains("database is locked"))
+}
+
+/// Runs `work` in one transaction off the async runtime. On SQLite a transaction that
+/// read before another connection wrote cannot upgrade to a writer ("database is
+/// locked", not covered by the busy timeout); the whole transaction is rolled back, so
+/// it is simply tried again, a few times.
+pub async fn run_tx<T, F>(pool: &crate::db::DbPool, work: F) -> Result<T, ApiError>
+where
+    F: Fn(&mut crate::db::AnyConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    use diesel::Connection;
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().map_err(DbError::Pool)?;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let result = conn.transaction(|c| work(c));
+            match result {
+                Err(e) if is_locked(&e) && tries < LOCKED_TRIES => {
+                    std::thread::sleep(std::time::Duration::from_millis(20 * u64::from(tries)));
+                }
+                other => return other,
+            }
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
+}

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::auth::ApiUser;
 use super::conversations::{CustomerRef, created, new_status, require_reply, visible};
-use super::error::{ApiError, FieldError, run};
+use super::error::{ApiError, FieldError, run, run_tx};
 use super::input::{ApiJson, Checks, parse_date};
 use crate::AppState;
 use crate::conversations::reply::{self, NewFile, ReplyError, ReplyInput, SendContext};
@@ -617,7 +617,7 @@ pub async fn create(
         ),
     }
     checks.finish()?;
-    let Some(mut t) = list.pop() else {
+    let Some(t) = list.pop() else {
         return Err(ApiError::field(FieldError::json(
             "type",
             "may not be empty",
@@ -625,17 +625,23 @@ pub async fn create(
     };
     let ctx = Context::of(&state)?;
     let hooks = state.hooks.clone();
-    let thread_id = run(&state.pool, move |c| {
+    let (thread_id, by) = run_tx(&state.pool, move |c| {
+        let mut t = t.clone();
         let (row, access) = visible(c, &me.user, id)?;
         require_reply(access)?;
         settle_user(c, &me.user, &mut t, row.mailbox_id)?;
         let thread_id = add(c, &ctx, id, &t, b.imported, false, row.is_email())?;
-        if let Some(st) = status {
-            let by = t.user.unwrap_or(me.user.id);
-            crate::conversations::actions::set_status(c, &hooks, id, st, by)?;
-        }
-        Ok(thread_id)
+        Ok((thread_id, t.user.unwrap_or(me.user.id)))
     })
     .await?;
+    // After the transaction: modules asked about the change may write their storage.
+    if let Some(st) = status {
+        run(&state.pool, move |c| {
+            Ok(crate::conversations::actions::set_status(
+                c, &hooks, id, st, by,
+            )?)
+        })
+        .await?;
+    }
     Ok(created(thread_id))
 }
