@@ -25,31 +25,45 @@ CREATE TABLE conversation_counts (
 INSERT INTO conversation_counts (mailbox_id, state, status, user_id, n)
   SELECT mailbox_id, state, status, COALESCE(user_id, 0), COUNT(*)
   FROM conversations GROUP BY mailbox_id, state, status, COALESCE(user_id, 0);
+-- Statement-level triggers over transition tables: one upsert per changed key and
+-- statement. (Row-level upserts in one big transaction, such as seeding a million rows,
+-- pile up versions of the same few counter rows and slow down quadratically.)
 CREATE FUNCTION conversation_counts_follow() RETURNS trigger AS $$
 BEGIN
-  IF TG_OP IN ('UPDATE', 'DELETE') THEN
-    UPDATE conversation_counts SET n = n - 1
-      WHERE mailbox_id = OLD.mailbox_id AND state = OLD.state AND status = OLD.status
-        AND user_id = COALESCE(OLD.user_id, 0);
-  END IF;
-  IF TG_OP IN ('UPDATE', 'INSERT') THEN
-    INSERT INTO conversation_counts (mailbox_id, state, status, user_id, n)
-      VALUES (NEW.mailbox_id, NEW.state, NEW.status, COALESCE(NEW.user_id, 0), 1)
-      ON CONFLICT (mailbox_id, state, status, user_id)
-      DO UPDATE SET n = conversation_counts.n + 1;
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO conversation_counts AS c (mailbox_id, state, status, user_id, n)
+      SELECT mailbox_id, state, status, COALESCE(user_id, 0), COUNT(*)
+      FROM new_rows GROUP BY 1, 2, 3, 4
+      ON CONFLICT (mailbox_id, state, status, user_id) DO UPDATE SET n = c.n + EXCLUDED.n;
+  ELSIF TG_OP = 'DELETE' THEN
+    UPDATE conversation_counts AS c SET n = c.n - d.k
+      FROM (SELECT mailbox_id, state, status, COALESCE(user_id, 0) AS user_id, COUNT(*) AS k
+            FROM old_rows GROUP BY 1, 2, 3, 4) AS d
+      WHERE c.mailbox_id = d.mailbox_id AND c.state = d.state AND c.status = d.status
+        AND c.user_id = d.user_id;
+  ELSE
+    INSERT INTO conversation_counts AS c (mailbox_id, state, status, user_id, n)
+      SELECT mailbox_id, state, status, user_id, SUM(k) FROM (
+        SELECT mailbox_id, state, status, COALESCE(user_id, 0) AS user_id, 1 AS k FROM new_rows
+        UNION ALL
+        SELECT mailbox_id, state, status, COALESCE(user_id, 0), -1 FROM old_rows
+      ) AS d GROUP BY 1, 2, 3, 4 HAVING SUM(k) <> 0
+      ON CONFLICT (mailbox_id, state, status, user_id) DO UPDATE SET n = c.n + EXCLUDED.n;
   END IF;
   RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER tr_conversations_count_insert AFTER INSERT ON conversations
-  FOR EACH ROW EXECUTE FUNCTION conversation_counts_follow();
+  REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION conversation_counts_follow();
 CREATE TRIGGER tr_conversations_count_delete AFTER DELETE ON conversations
-  FOR EACH ROW EXECUTE FUNCTION conversation_counts_follow();
-CREATE TRIGGER tr_conversations_count_update AFTER UPDATE OF mailbox_id, state, status, user_id ON conversations
-  FOR EACH ROW
-  WHEN (OLD.mailbox_id IS DISTINCT FROM NEW.mailbox_id OR OLD.state IS DISTINCT FROM NEW.state
-    OR OLD.status IS DISTINCT FROM NEW.status OR OLD.user_id IS DISTINCT FROM NEW.user_id)
-  EXECUTE FUNCTION conversation_counts_follow();
+  REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION conversation_counts_follow();
+-- Transition tables cannot go with a column list: every UPDATE statement runs it, and a
+-- statement that changes none of the four columns nets to nothing and writes nothing.
+CREATE TRIGGER tr_conversations_count_update AFTER UPDATE ON conversations
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION conversation_counts_follow();
 -- Closed, Spam and Deleted list every assignee's conversations newest first.
 CREATE INDEX ix_conversations_list ON conversations (mailbox_id, state, status, last_reply_at, id);
 -- Drafts: an agent's draft conversations and draft replies.
