@@ -54,12 +54,14 @@ curl -sf -X POST "$base/api/conversations" -H "X-FreeScout-API-Key: $KEY" -H 'Co
     >/dev/null || fail "seeding a conversation failed"
 
 set +e
-"$VENV/bin/schemathesis" run "$base/api/openapi.json" \
+# Run in the temp dir: schemathesis keeps a .schemathesis/ cache in its working directory.
+root=$(pwd)
+(cd "$D" && "$root/$VENV/bin/schemathesis" run "$base/api/openapi.json" \
     --header "X-FreeScout-API-Key: $KEY" \
     --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
     --max-examples "${POSTDESK_FUZZ_EXAMPLES:-25}" \
     --request-timeout 20 \
-    --no-color
+    --no-color)
 status=$?
 set -e
 # Server-side failures are logged as "API call failed" (and panics as "panicked").

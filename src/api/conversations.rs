@@ -9,10 +9,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::auth::ApiUser;
-use super::error::{ApiError, FieldError, run};
+use super::error::{ApiError, FieldError, run, run_tx};
 use super::input::{
-    ApiJson, ApiQuery, Checks, ascending, date, enum_list, int, int_list, one_of, paging,
-    parse_date,
+    ApiJson, ApiQuery, Checks, date, enum_list, int, int_list, one_of, paging, parse_date, sorting,
 };
 use super::threads::{self, ThreadInput};
 use super::views::{self, ConversationRow, ConversationView, Page, folder};
@@ -47,6 +46,20 @@ const SORT_FIELDS: [&str; 6] = [
 /// The status named `name`.
 pub fn status_named(name: &str) -> Option<ConversationStatus> {
     serde_json::from_value(serde_json::Value::String(name.into())).ok()
+}
+
+/// The `status` field of a new conversation or thread: active, pending or closed.
+pub fn new_status(checks: &mut Checks, raw: &Option<String>) -> Option<ConversationStatus> {
+    let s = raw.as_deref()?;
+    let found = status_named(s).filter(|s| *s != ConversationStatus::Spam);
+    if found.is_none() {
+        checks.push(
+            FieldError::json("status", "")
+                .one_of(&STATUSES[..3])
+                .rejecting(s),
+        );
+    }
+    found
 }
 
 /// Query of `GET /api/conversations`.
@@ -307,11 +320,7 @@ pub async fn list(
     let q = q.0;
     let mut checks = Checks::default();
     let (number, size) = paging(&mut checks, &q.page, &q.page_size);
-    let asc = ascending(&mut checks, &q.sort_order);
-    let sort = checks
-        .keep(one_of("sortField", &q.sort_field, &SORT_FIELDS))
-        .flatten()
-        .unwrap_or_else(|| "createdAt".into());
+    let (sort, asc) = sorting(&mut checks, &q.sort_field, &q.sort_order, &SORT_FIELDS);
     let mut f = Filters::default();
     let mailbox_ids = checks
         .keep(int_list("mailboxId", &q.mailbox_id))
@@ -514,20 +523,7 @@ pub async fn create(
             "there has to be at least one thread",
         ));
     }
-    let status = match b.status.as_deref() {
-        None => None,
-        Some(s) => match status_named(s).filter(|s| *s != ConversationStatus::Spam) {
-            Some(st) => Some(st),
-            None => {
-                checks.push(
-                    FieldError::json("status", "")
-                        .one_of(&STATUSES[..3])
-                        .rejecting(s),
-                );
-                None
-            }
-        },
-    };
+    let status = new_status(&mut checks, &b.status);
     let created_at = b.created_at.as_deref().and_then(|s| {
         let d = parse_date(s);
         if d.is_none() {
@@ -543,7 +539,7 @@ pub async fn create(
         }
         d
     });
-    let mut threads = threads::check_all(&mut checks, "threads", &b.threads);
+    let threads = threads::check_all(&mut checks, "threads", &b.threads);
     threads::check_customer(
         &mut checks,
         "customer",
@@ -552,9 +548,12 @@ pub async fn create(
     );
     checks.finish()?;
     let kind = kind.unwrap_or(ConversationType::Email);
+    let imported = b.imported;
     let ctx = threads::Context::of(&state)?;
     let hooks = state.hooks.clone();
-    let id = run(&state.pool, move |c| {
+    let user_id = me.user.id;
+    let id = run_tx(&state.pool, move |c| {
+        let mut threads = threads.clone();
         let access = permissions::mailbox_access(c, &me.user, b.mailbox_id)?.ok_or_else(|| {
             ApiError::field(
                 FieldError::json("mailboxId", "no such mailbox").rejecting(b.mailbox_id),
@@ -575,33 +574,51 @@ pub async fn create(
         };
         let (customer_id, email, _) =
             threads::resolve_customer(c, &b.customer, "customer", now, !b.imported)?;
-        let (id, _) = conversation::create(
-            c,
-            &NewConversation {
-                mailbox_id: b.mailbox_id,
-                customer_id: Some(customer_id),
-                customer_email: &email,
-                created_by_user_id: threads.last().and_then(|t| t.user),
-                conversation_type: kind,
-                status: ConversationStatus::Active,
-                state: ConversationState::Published,
-                subject: b.subject.trim(),
-                created_at: started,
-            },
-        )?;
+        let name = format!(
+            "{} {}",
+            b.customer.first_name.as_deref().unwrap_or_default(),
+            b.customer.last_name.as_deref().unwrap_or_default()
+        );
+        let logged = match threads.last() {
+            Some(oldest) if kind == ConversationType::Phone && !b.imported => threads::log_phone(
+                c,
+                b.mailbox_id,
+                b.subject.trim(),
+                (&email, name.trim()),
+                oldest,
+            )?,
+            _ => None,
+        };
+        let (id, skip) = match logged {
+            Some(id) => (id, 1),
+            None => {
+                let (id, _) = conversation::create(
+                    c,
+                    &NewConversation {
+                        mailbox_id: b.mailbox_id,
+                        customer_id: Some(customer_id),
+                        customer_email: &email,
+                        created_by_user_id: threads.last().and_then(|t| t.user),
+                        conversation_type: kind,
+                        status: ConversationStatus::Active,
+                        state: ConversationState::Published,
+                        subject: b.subject.trim(),
+                        created_at: started,
+                    },
+                )?;
+                (id, 0)
+            }
+        };
         // Oldest first, so each thread sees the ones before it.
-        for (i, t) in threads.iter().rev().enumerate() {
-            threads::add(c, &ctx, id, t, b.imported, i == 0)?;
+        let send = kind == ConversationType::Email;
+        for (i, t) in threads.iter().rev().enumerate().skip(skip) {
+            threads::add(c, &ctx, id, t, b.imported, i == 0, send)?;
         }
         if let Some(a) = b.assign_to {
             actions::assign(c, id, Some(a), me.user.id)?;
         }
         let closed = closed_at.filter(|_| b.imported);
-        if !b.imported {
-            if let Some(st) = status {
-                actions::set_status(c, &hooks, id, st, me.user.id)?;
-            }
-        } else if status.is_some() || closed.is_some() {
+        if b.imported && (status.is_some() || closed.is_some()) {
             let st = status.unwrap_or(ConversationStatus::Closed);
             let closed_at = (st == ConversationStatus::Closed).then(|| closed.unwrap_or(now));
             diesel::update(conversations::table.find(id))
@@ -614,6 +631,13 @@ pub async fn create(
         Ok(id)
     })
     .await?;
+    // After the transaction: modules asked about the change may write their storage.
+    if let Some(st) = status.filter(|_| !imported) {
+        run(&state.pool, move |c| {
+            Ok(actions::set_status(c, &hooks, id, st, user_id)?)
+        })
+        .await?;
+    }
     Ok(created(id))
 }
 

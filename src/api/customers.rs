@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::ApiUser;
 use super::conversations::created;
-use super::error::{ApiError, FieldError, run};
-use super::input::{ApiJson, ApiQuery, Checks, ascending, date, one_of, paging};
+use super::error::{ApiError, FieldError, run, run_tx};
+use super::input::{ApiJson, ApiQuery, Checks, date, paging, sorting};
 use super::views::{self, CustomerRow, CustomerView, Page};
 use crate::AppState;
 use crate::db::schema::{customer_emails, customers};
@@ -76,11 +76,7 @@ pub async fn list(
     let q = q.0;
     let mut checks = Checks::default();
     let (number, size) = paging(&mut checks, &q.page, &q.page_size);
-    let asc = ascending(&mut checks, &q.sort_order);
-    let sort = checks
-        .keep(one_of("sortField", &q.sort_field, &SORT_FIELDS))
-        .flatten()
-        .unwrap_or_else(|| "createdAt".into());
+    let (sort, asc) = sorting(&mut checks, &q.sort_field, &q.sort_order, &SORT_FIELDS);
     let updated_since = checks
         .keep(date("updatedSince", &q.updated_since))
         .flatten();
@@ -286,7 +282,7 @@ pub async fn create(
         })
         .collect();
     checks.finish()?;
-    let id = run(&state.pool, move |c| {
+    let id = run_tx(&state.pool, move |c| {
         for (e, _) in &emails {
             if taken(c, e, None)? {
                 return Err(ApiError::Conflict(format!(
@@ -365,7 +361,7 @@ pub async fn update(
         .filter_map(|(i, e)| check_email(&mut checks, &format!("emails_add[{i}]"), e))
         .collect();
     checks.finish()?;
-    run(&state.pool, move |c| {
+    run_tx(&state.pool, move |c| {
         super::threads::check_customer_exists(c, id, "customerId")
             .map_err(|_| ApiError::NotFound)?;
         let wanted = replace.clone().unwrap_or_else(|| add.clone());

@@ -216,3 +216,20 @@ where
     .await
     .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
 }
+
+/// Runs `work` in one write transaction off the async runtime (on SQLite it takes the
+/// write lock first, see `dialect::write_transaction`, so it waits for other writers
+/// instead of failing with "database is locked").
+pub async fn run_tx<T, F>(pool: &crate::db::DbPool, work: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut crate::db::AnyConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().map_err(DbError::Pool)?;
+        crate::db::dialect::write_transaction(&mut conn, |c| work(c))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
+}

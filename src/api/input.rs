@@ -255,10 +255,21 @@ pub fn paging(
     (number.max(1), size.clamp(1, PAGE_SIZE_MAX))
 }
 
-/// The sort order: `desc` (default) or `asc`; true for ascending.
-pub fn ascending(checks: &mut Checks, raw: &Option<String>) -> bool {
-    checks
-        .keep(one_of("sortOrder", raw, &["desc", "asc"]))
+/// `sortField` (one of `fields`, the first by default) and `sortOrder` (`desc` by
+/// default, or `asc`: true).
+pub fn sorting(
+    checks: &mut Checks,
+    field: &Option<String>,
+    order: &Option<String>,
+    fields: &[&str],
+) -> (String, bool) {
+    let asc = checks
+        .keep(one_of("sortOrder", order, &["desc", "asc"]))
         .flatten()
-        .is_some_and(|o| o == "asc")
+        .is_some_and(|o| o == "asc");
+    let field = checks
+        .keep(one_of("sortField", field, fields))
+        .flatten()
+        .unwrap_or_else(|| fields.first().copied().unwrap_or_default().to_string());
+    (field, asc)
 }

@@ -11,8 +11,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::auth::ApiUser;
-use super::conversations::{CustomerRef, STATUSES, created, require_reply, status_named, visible};
-use super::error::{ApiError, FieldError, run};
+use super::conversations::{CustomerRef, created, new_status, require_reply, visible};
+use super::error::{ApiError, FieldError, run, run_tx};
 use super::input::{ApiJson, Checks, parse_date};
 use crate::AppState;
 use crate::conversations::reply::{self, NewFile, ReplyError, ReplyInput, SendContext};
@@ -365,7 +365,9 @@ fn store_files(
 }
 
 /// Adds a checked thread to conversation `id`; `first` marks the thread that starts a new
-/// conversation (announced as `conversation_created`). Returns the thread id.
+/// conversation (announced as `conversation_created`); agent replies are emailed only when
+/// `send` (email conversations: phone and chat replies cannot reach the customer).
+/// Returns the thread id.
 pub fn add(
     c: &mut AnyConnection,
     ctx: &Context,
@@ -373,6 +375,7 @@ pub fn add(
     t: &Checked,
     imported: bool,
     first: bool,
+    send: bool,
 ) -> Result<i64, ApiError> {
     let at = if imported {
         t.created_at.unwrap_or_else(now)
@@ -463,7 +466,7 @@ pub fn add(
             }
             thread_id
         }
-        ThreadType::Message if !imported => {
+        ThreadType::Message if !imported && send => {
             let user = t
                 .user
                 .ok_or_else(|| ApiError::Internal("thread without user".into()))?;
@@ -520,7 +523,48 @@ pub fn add(
             thread_id
         }
     };
+    if first && !imported && t.kind != ThreadType::Customer {
+        event::record(
+            c,
+            EventKind::ConversationCreated,
+            NewEvent {
+                mailbox_id: Some(mailbox_id),
+                conversation_id: Some(id),
+                thread_id: Some(thread_id),
+                user_id: t.user,
+                payload: serde_json::json!({"api": true}),
+            },
+        )?;
+    }
     Ok(thread_id)
+}
+
+/// Starts a phone conversation the way the UI logs a call (`outgoing::log_phone`), when
+/// its first thread is an agent's and the customer has an email; `None` otherwise.
+pub fn log_phone(
+    c: &mut AnyConnection,
+    mailbox_id: i64,
+    subject: &str,
+    customer: (&str, &str),
+    first: &Checked,
+) -> Result<Option<i64>, ApiError> {
+    let (email, name) = customer;
+    if email.is_empty() || first.kind == ThreadType::Customer {
+        return Ok(None);
+    }
+    let user = first
+        .user
+        .ok_or_else(|| ApiError::Internal("thread without user".into()))?;
+    let id = crate::conversations::outgoing::log_phone(
+        c,
+        mailbox_id,
+        user,
+        email,
+        name,
+        subject,
+        &first.html,
+    )?;
+    Ok(Some(id))
 }
 
 /// Fills in the writing user of agent threads: the key's user unless another is named
@@ -564,20 +608,7 @@ pub async fn create(
     let b = body.0;
     let mut checks = Checks::default();
     let mut list = check_all(&mut checks, "", std::slice::from_ref(&b.thread));
-    let status = match b.status.as_deref() {
-        None => None,
-        Some(s) => match status_named(s).filter(|s| *s != ConversationStatus::Spam) {
-            Some(st) => Some(st),
-            None => {
-                checks.push(
-                    FieldError::json("status", "")
-                        .one_of(&STATUSES[..3])
-                        .rejecting(s),
-                );
-                None
-            }
-        },
-    };
+    let status = new_status(&mut checks, &b.status);
     match b.state.as_deref() {
         None | Some("published") => {}
         Some(other) => checks.push(
@@ -587,7 +618,7 @@ pub async fn create(
         ),
     }
     checks.finish()?;
-    let Some(mut t) = list.pop() else {
+    let Some(t) = list.pop() else {
         return Err(ApiError::field(FieldError::json(
             "type",
             "may not be empty",
@@ -595,17 +626,23 @@ pub async fn create(
     };
     let ctx = Context::of(&state)?;
     let hooks = state.hooks.clone();
-    let thread_id = run(&state.pool, move |c| {
+    let (thread_id, by) = run_tx(&state.pool, move |c| {
+        let mut t = t.clone();
         let (row, access) = visible(c, &me.user, id)?;
         require_reply(access)?;
         settle_user(c, &me.user, &mut t, row.mailbox_id)?;
-        let thread_id = add(c, &ctx, id, &t, b.imported, false)?;
-        if let Some(st) = status {
-            let by = t.user.unwrap_or(me.user.id);
-            crate::conversations::actions::set_status(c, &hooks, id, st, by)?;
-        }
-        Ok(thread_id)
+        let thread_id = add(c, &ctx, id, &t, b.imported, false, row.is_email())?;
+        Ok((thread_id, t.user.unwrap_or(me.user.id)))
     })
     .await?;
+    // After the transaction: modules asked about the change may write their storage.
+    if let Some(st) = status {
+        run(&state.pool, move |c| {
+            Ok(crate::conversations::actions::set_status(
+                c, &hooks, id, st, by,
+            )?)
+        })
+        .await?;
+    }
     Ok(created(thread_id))
 }

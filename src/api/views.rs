@@ -641,6 +641,11 @@ fn friendly(since: NaiveDateTime, now: NaiveDateTime) -> String {
 }
 
 impl ConversationRow {
+    /// Whether replies to it are emailed (phone and chat conversations are not).
+    pub fn is_email(&self) -> bool {
+        ConversationType::from_i16(self.conversation_type) == Some(ConversationType::Email)
+    }
+
     /// The folder type this conversation shows in.
     pub fn folder_kind(&self) -> i64 {
         match (

@@ -36,8 +36,15 @@ pub enum ApiKeyCommand {
 /// Runs `postdesk api-key …`.
 pub fn api_key(data: &Path, command: ApiKeyCommand) -> Result<(), String> {
     let config = Config::load(data).map_err(|e| e.to_string())?;
-    let pool = crate::open_database(&config).map_err(|e| e.to_string())?;
-    let mut c = pool.get().map_err(|e| e.to_string())?;
+    if !config.installed {
+        return Err(format!(
+            "Postdesk is not installed in {} yet; run `postdesk install` first",
+            data.display()
+        ));
+    }
+    // One connection, as `postdesk user` uses: a command needs no pool.
+    let mut c = crate::db::establish(&config.database_url()).map_err(|e| e.to_string())?;
+    crate::db::run_migrations(&mut c).map_err(|e| e.to_string())?;
     match command {
         ApiKeyCommand::Create { user, name, rate } => {
             if !(1..=100_000).contains(&rate) {

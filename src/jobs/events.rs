@@ -42,6 +42,7 @@ pub fn hook_for_event(kind: &str) -> Option<&'static str> {
         "mail_sent" => "mail_after_sent",
         "send_failed" => "mail_after_send_failed",
         "customer_created" => "customer_after_created",
+        "customer_updated" => "customer_after_updated",
         "user_logged_in" => "user_after_logged_in",
         _ => return None,
     })
@@ -341,6 +342,7 @@ mod tests {
             EventKind::Moved,
             EventKind::Merged,
             EventKind::Deleted,
+            EventKind::CustomerUpdated,
         ] {
             let hook = hook_for_event(kind.as_str()).unwrap_or_else(|| panic!("{kind:?}"));
             assert!(hooks::is_action(hook), "{hook}");

@@ -801,6 +801,38 @@ fn endpoints_on(backend: Backend) {
         1
     );
 
+    // A phone conversation is logged like a call from the UI: nothing is emailed.
+    let phone = go(
+        "POST",
+        "/api/conversations",
+        admin,
+        Some(&json!({
+            "type": "phone", "mailboxId": w.a, "subject": "Called about the invoice",
+            "customer": {"email": "caller@example.org", "firstName": "Cal"},
+            "status": "closed",
+            "threads": [{"type": "message", "text": "Explained the invoice."}]
+        })),
+    );
+    assert_eq!(phone.status, 201, "{:?}", phone.body);
+    let c3 = phone.resource_id.expect("id");
+    let call = go("GET", &format!("/api/conversations/{c3}"), admin, None).body;
+    assert_eq!(call["type"], "phone");
+    assert_eq!(call["status"], "closed");
+    assert_eq!(call["customer"]["email"], "caller@example.org");
+    let logged: Vec<&Value> = call["_embedded"]["threads"]
+        .as_array()
+        .expect("threads")
+        .iter()
+        .filter(|t| t["type"] == "message")
+        .collect();
+    assert_eq!(logged.len(), 1);
+    let queued: i64 = outbox::table
+        .filter(outbox::conversation_id.eq(c3))
+        .count()
+        .get_result(&mut conn)
+        .expect("count");
+    assert_eq!(queued, 0, "a phone call is never emailed");
+
     // Errors: the documented body, field paths, unknown fields ignored.
     let bad = go(
         "POST",
