@@ -11,6 +11,7 @@ use crate::{AppState, StartError};
 
 mod mail;
 mod module;
+mod seed;
 
 /// Postdesk, a shared-inbox email helpdesk.
 #[derive(Debug, Parser)]
@@ -69,6 +70,8 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Fill the database with realistic conversations, for benchmarks and demos.
+    Seed(seed::SeedArgs),
 }
 
 /// `postdesk install` options.
@@ -153,6 +156,7 @@ pub fn main() -> ExitCode {
         Command::Module { command } => {
             module::module(&cli.data, command).map_err(|e| e.to_string())
         }
+        Command::Seed(args) => seed::seed(&cli.data, &args).map_err(|e| e.to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

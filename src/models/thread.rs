@@ -90,6 +90,18 @@ pub struct NewThread<'a> {
 /// How many characters of a message the conversation list shows.
 const PREVIEW_CHARS: usize = 200;
 
+/// The list preview of a message: its text with whitespace collapsed, cut to
+/// [`PREVIEW_CHARS`] characters.
+pub fn preview_of(body_text: &str) -> String {
+    body_text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(PREVIEW_CHARS)
+        .collect()
+}
+
 /// Adds a thread and updates its conversation's count, preview and reply time, in one
 /// transaction. Returns the thread id.
 pub fn add(conn: &mut AnyConnection, new: &NewThread<'_>) -> QueryResult<i64> {
@@ -107,14 +119,7 @@ pub fn add(conn: &mut AnyConnection, new: &NewThread<'_>) -> QueryResult<i64> {
             conversations::updated_at.eq(new.created_at),
         );
         if is_message {
-            let preview: String = new
-                .body_text
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-                .chars()
-                .take(PREVIEW_CHARS)
-                .collect();
+            let preview = preview_of(new.body_text);
             let from = if new.thread_type == ThreadType::Customer.as_i16() {
                 1
             } else {

@@ -16,5 +16,6 @@ mod notifications;
 mod outbound;
 mod permissions;
 mod schema_parity;
+mod seed;
 mod server;
 mod support;
