@@ -22,6 +22,7 @@ pub mod mail;
 pub mod models;
 pub mod permissions;
 pub mod sanitize;
+pub mod search;
 pub mod seed;
 pub mod storage;
 pub mod system_mail;

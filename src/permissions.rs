@@ -94,3 +94,23 @@ pub fn manageable_mailboxes(conn: &mut AnyConnection, user: &User) -> QueryResul
     }
     query.load(conn)
 }
+
+/// The active users who may see `mailbox_id` (every admin, and the agents granted any
+/// access), by name: the people a conversation there may be assigned to.
+pub fn mailbox_members(conn: &mut AnyConnection, mailbox_id: i64) -> QueryResult<Vec<User>> {
+    use crate::db::schema::users;
+    use crate::db::types::{UserRole, UserStatus};
+    let granted = mailbox_users::table
+        .filter(mailbox_users::mailbox_id.eq(mailbox_id))
+        .select(mailbox_users::user_id);
+    users::table
+        .filter(users::status.eq(UserStatus::Active.as_i16()))
+        .filter(
+            users::role
+                .eq(UserRole::Admin.as_i16())
+                .or(users::id.eq_any(granted)),
+        )
+        .order((users::first_name, users::last_name, users::id))
+        .select(User::as_select())
+        .load(conn)
+}

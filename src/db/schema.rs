@@ -418,6 +418,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    conversation_reads (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        conversation_id -> BigInt,
+        read_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    conversation_counts (id) {
+        id -> BigInt,
+        mailbox_id -> BigInt,
+        state -> SmallInt,
+        status -> SmallInt,
+        user_id -> BigInt,
+        n -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(user_tokens -> users (user_id));
 diesel::joinable!(activity_log -> users (user_id));
@@ -450,6 +470,9 @@ diesel::joinable!(ingest_failures -> mailboxes (mailbox_id));
 diesel::joinable!(notification_prefs -> users (user_id));
 diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(notifications -> conversations (conversation_id));
+diesel::joinable!(conversation_reads -> users (user_id));
+diesel::joinable!(conversation_reads -> conversations (conversation_id));
+diesel::joinable!(conversation_counts -> mailboxes (mailbox_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -480,4 +503,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     event_cursors,
     notification_prefs,
     notifications,
+    conversation_reads,
+    conversation_counts,
 );

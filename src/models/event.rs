@@ -29,6 +29,14 @@ pub enum EventKind {
     MailSent,
     /// A conversation's assignee changed (payload: `assignee`, `previous`).
     Assigned,
+    /// A conversation moved to another mailbox (payload: `from_mailbox_id`, `to_mailbox_id`).
+    Moved,
+    /// Another conversation was merged into this one (payload: `source_id`, `source_number`).
+    Merged,
+    /// A conversation went to Deleted.
+    Deleted,
+    /// A conversation came back from Deleted.
+    Restored,
 }
 
 impl EventKind {
@@ -45,6 +53,10 @@ impl EventKind {
             EventKind::NoteAdded => "note_added",
             EventKind::MailSent => "mail_sent",
             EventKind::Assigned => "assigned",
+            EventKind::Moved => "moved",
+            EventKind::Merged => "merged",
+            EventKind::Deleted => "deleted",
+            EventKind::Restored => "restored",
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The start page: the mailboxes the user may see, and one mailbox's page.
+//! The start page: the mailboxes the user may see.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -23,29 +23,6 @@ pub async fn home(
     let mut ctx = tera::Context::new();
     ctx.insert("mailboxes", &views(boxes));
     render(&state, &req, Some(&me), "home.html", ctx)
-}
-
-/// `GET /mailboxes/{id}`: 404 when the user may not see it (no hint that it exists).
-pub async fn mailbox_page(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    me: CurrentUser,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    let user = me.user.clone();
-    let id = id.into_inner();
-    let (found, access) = crate::db::run(&state.pool, move |c| {
-        let Some(access) = permissions::mailbox_access(c, &user, id)? else {
-            return Err(AppError::NotFound);
-        };
-        let found = mailbox::list(c)?.into_iter().find(|m| m.id == id);
-        Ok((found.ok_or(AppError::NotFound)?, access))
-    })
-    .await?;
-    let mut ctx = tera::Context::new();
-    ctx.insert("mailbox", &views(vec![found]).pop());
-    ctx.insert("access", &access);
-    render(&state, &req, Some(&me), "mailbox.html", ctx)
 }
 
 /// A mailbox as pages and the API show it.

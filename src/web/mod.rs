@@ -3,17 +3,20 @@
 mod account;
 mod api;
 mod assets;
+mod conversation_actions;
 mod downloads;
 mod error_pages;
 mod health;
 mod home;
 mod ingest_log;
+mod mailbox_view;
 mod mailboxes;
 mod modules;
 mod modules_admin;
 mod notifications;
 pub mod page;
 pub mod profile;
+mod search;
 pub mod session;
 mod settings;
 mod users;
@@ -48,7 +51,6 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             )
             .route("/invite/{token}", web::get().to(account::link_page))
             .route("/invite/{token}", web::post().to(account::complete_link))
-            .route("/mailboxes/{id}", web::get().to(home::mailbox_page))
             .route("/profile", web::get().to(profile::page))
             .route("/profile", web::post().to(profile::save))
             .route(
@@ -106,6 +108,45 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .route("/api/me", web::get().to(api::me))
             .route("/api/mailboxes", web::get().to(api::mailboxes))
             .route("/api/mailboxes/{id}", web::get().to(api::mailbox))
+            // Agent workspace (issue 6): the mailbox view, conversation actions, search.
+            .route("/mailboxes/{id}", web::get().to(mailbox_view::page))
+            .route(
+                "/conversations/bulk",
+                web::post().to(conversation_actions::bulk),
+            )
+            .route(
+                "/conversations/{id}/status",
+                web::post().to(conversation_actions::status),
+            )
+            .route(
+                "/conversations/{id}/assign",
+                web::post().to(conversation_actions::assign),
+            )
+            .route(
+                "/conversations/{id}/move",
+                web::post().to(conversation_actions::move_to),
+            )
+            .route(
+                "/conversations/{id}/merge",
+                web::post().to(conversation_actions::merge),
+            )
+            .route(
+                "/conversations/{id}/star",
+                web::post().to(conversation_actions::star),
+            )
+            .route(
+                "/conversations/{id}/follow",
+                web::post().to(conversation_actions::follow),
+            )
+            .route(
+                "/conversations/{id}/delete",
+                web::post().to(conversation_actions::delete),
+            )
+            .route(
+                "/conversations/{id}/restore",
+                web::post().to(conversation_actions::restore),
+            )
+            .route("/search", web::get().to(search::page))
             // Modules (issue 7): the admin page, then module routes.
             .route("/settings/modules", web::get().to(modules_admin::list))
             .route(

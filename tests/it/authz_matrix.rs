@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use diesel::prelude::*;
 use postdesk::db::Backend;
-use postdesk::db::schema::users;
+use postdesk::db::schema::{threads, users};
 use postdesk::db::types::MailboxAccess;
 use postdesk::models::{mailbox, mailbox_user};
 
@@ -111,6 +111,15 @@ fn every_route_answers_each_role_as_it_should() {
     let set_a = format!("/settings/mailboxes/{a}");
     let att_a = format!("/attachments/{}", seeded.png_id);
     let orig_a = format!("/threads/{}/original", seeded.thread_id);
+    let conv: i64 = threads::table
+        .find(seeded.thread_id)
+        .select(threads::conversation_id)
+        .first(&mut conn)
+        .expect("seeded conversation");
+    let conv_a = format!("/conversations/{conv}");
+    // Form values must live as long as the rows.
+    let conv_id: &'static str = Box::leak(conv.to_string().into_boxed_str());
+    let box_a: &'static str = Box::leak(a.to_string().into_boxed_str());
     let mut rows = vec![
         row("GET", "/healthz", "/healthz", [200, 200, 200, 200]),
         row(
@@ -392,6 +401,89 @@ fn every_route_answers_each_role_as_it_should() {
             "/profile/notifications",
             [303, 303, 303, 303],
         ),
+        // Agent workspace: view access may star and follow; changes need reply access.
+        // Forms change nothing (same status, assignee, mailbox) or undo themselves
+        // (delete, then restore); merging a conversation with itself is refused (400).
+        row("GET", "/search", "/search?q=invoice", [303, 200, 200, 200]),
+        Row {
+            form: vec![("status", "active")],
+            ..row(
+                "POST",
+                "/conversations/{id}/status",
+                &format!("{conv_a}/status"),
+                [303, 404, 403, 303],
+            )
+        },
+        Row {
+            form: vec![("user_id", "")],
+            ..row(
+                "POST",
+                "/conversations/{id}/assign",
+                &format!("{conv_a}/assign"),
+                [303, 404, 403, 303],
+            )
+        },
+        Row {
+            form: vec![("mailbox_id", box_a)],
+            ..row(
+                "POST",
+                "/conversations/{id}/move",
+                &format!("{conv_a}/move"),
+                [303, 404, 403, 303],
+            )
+        },
+        Row {
+            form: vec![("other", conv_id)],
+            ..row(
+                "POST",
+                "/conversations/{id}/merge",
+                &format!("{conv_a}/merge"),
+                [303, 404, 403, 400],
+            )
+        },
+        Row {
+            form: vec![("on", "1")],
+            ..row(
+                "POST",
+                "/conversations/{id}/star",
+                &format!("{conv_a}/star"),
+                [303, 404, 303, 303],
+            )
+        },
+        Row {
+            form: vec![("on", "0")],
+            ..row(
+                "POST",
+                "/conversations/{id}/follow",
+                &format!("{conv_a}/follow"),
+                [303, 404, 303, 303],
+            )
+        },
+        row(
+            "POST",
+            "/conversations/{id}/delete",
+            &format!("{conv_a}/delete"),
+            [303, 404, 403, 303],
+        ),
+        row(
+            "POST",
+            "/conversations/{id}/restore",
+            &format!("{conv_a}/restore"),
+            [303, 404, 403, 303],
+        ),
+        Row {
+            form: vec![
+                ("action", "status"),
+                ("status", "active"),
+                ("ids[]", conv_id),
+            ],
+            ..row(
+                "POST",
+                "/conversations/bulk",
+                "/conversations/bulk",
+                [303, 404, 403, 303],
+            )
+        },
         // A module route (any method); with no module installed every path is unknown.
         row(
             "ROUTE",

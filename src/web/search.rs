@@ -1,0 +1,55 @@
+//! `GET /search?q=`: conversations the user may see that match, in the list's look.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::AppState;
+use crate::conversations::folders::Cursor;
+use crate::error::AppError;
+use crate::web::mailbox_view::{PAGE_SIZE, query_value, row_views};
+use crate::web::page::render;
+use crate::web::session::CurrentUser;
+
+/// `GET /search?q=&after=`: the results, newest first, a page at a time.
+pub async fn page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    me: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    let q = query_value(&req, "q").unwrap_or_default();
+    let after = query_value(&req, "after").and_then(|s| Cursor::from_param(&s));
+    let user = me.user.clone();
+    let query = q.clone();
+    let (rows, next) = crate::db::run(&state.pool, move |c| {
+        Ok(crate::search::search(
+            c,
+            &user,
+            &query,
+            after.as_ref(),
+            PAGE_SIZE,
+        )?)
+    })
+    .await?;
+    let lang = crate::web::page::language(&req, Some(&me));
+    let mut ctx = tera::Context::new();
+    ctx.insert("q", q.trim());
+    ctx.insert("rows", &row_views(lang, rows));
+    ctx.insert(
+        "next_url",
+        &next.map(|c| {
+            let query = serde_urlencoded::to_string([("q", q.trim()), ("after", &c.to_param())])
+                .unwrap_or_default();
+            format!("/search?{query}")
+        }),
+    );
+    ctx.insert("first_page", &after.is_none());
+    ctx.insert(
+        "first_url",
+        &format!(
+            "/search?{}",
+            serde_urlencoded::to_string([("q", q.trim())]).unwrap_or_default()
+        ),
+    );
+    ctx.insert("bulk", &false);
+    ctx.insert("can_change", &false);
+    render(&state, &req, Some(&me), "search.html", ctx)
+}
