@@ -58,12 +58,15 @@ fn parse(query: &str) -> Option<Query> {
     Some(Query::Text(q.to_lowercase()))
 }
 
-/// `text` with LIKE's wildcards escaped (escape character `\`).
+/// The LIKE escape character: not `\`, which MySQL string literals treat specially.
+const ESCAPE: char = '!';
+
+/// `text` with LIKE's wildcards escaped (with [`ESCAPE`]).
 fn like_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
+        if matches!(c, '%' | '_' | ESCAPE) {
+            out.push(ESCAPE);
         }
         out.push(c);
     }
@@ -133,14 +136,14 @@ fn text_candidates(conn: &mut AnyConnection, text: &str) -> QueryResult<Vec<i64>
         [one] => names.filter(
             lower(customers::first_name)
                 .like(one)
-                .escape('\\')
-                .or(lower(customers::last_name).like(one).escape('\\')),
+                .escape(ESCAPE)
+                .or(lower(customers::last_name).like(one).escape(ESCAPE)),
         ),
         [first, last, ..] => names.filter(
             lower(customers::first_name)
                 .like(first)
-                .escape('\\')
-                .and(lower(customers::last_name).like(last).escape('\\')),
+                .escape(ESCAPE)
+                .and(lower(customers::last_name).like(last).escape(ESCAPE)),
         ),
         [] => return Ok(Vec::new()),
     };
@@ -153,7 +156,7 @@ fn text_candidates(conn: &mut AnyConnection, text: &str) -> QueryResult<Vec<i64>
         .load(conn)?;
     ids.extend(
         conversations::table
-            .filter(lower(conversations::subject).like(&anywhere).escape('\\'))
+            .filter(lower(conversations::subject).like(&anywhere).escape(ESCAPE))
             .select(conversations::id)
             .order(conversations::id.desc())
             .limit(CANDIDATES)
@@ -166,7 +169,7 @@ fn text_candidates(conn: &mut AnyConnection, text: &str) -> QueryResult<Vec<i64>
     ids.extend(
         threads::table
             .filter(threads::id.gt(floor))
-            .filter(lower(threads::body_text).like(&anywhere).escape('\\'))
+            .filter(lower(threads::body_text).like(&anywhere).escape(ESCAPE))
             .select(threads::conversation_id)
             .order(threads::id.desc())
             .limit(CANDIDATES)
@@ -203,6 +206,6 @@ mod tests {
 
     #[test]
     fn wildcards_are_escaped() {
-        assert_eq!(like_escape("50%_off\\"), "50\\%\\_off\\\\");
+        assert_eq!(like_escape("50%_off!"), "50!%!_off!!");
     }
 }

@@ -428,8 +428,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    conversation_counts (id) {
-        id -> BigInt,
+    conversation_counts (mailbox_id, state, status, user_id) {
         mailbox_id -> BigInt,
         state -> SmallInt,
         status -> SmallInt,

@@ -21,6 +21,7 @@ pub const PAGE_SIZE: i64 = 50;
 #[derive(Debug, serde::Serialize)]
 struct SideFolder {
     slug: &'static str,
+    label: String,
     count: i64,
     current: bool,
 }
@@ -47,6 +48,7 @@ pub struct RowView {
     has_attachments: bool,
     assignee: String,
     status: &'static str,
+    status_label: String,
     ago: String,
     full_date: String,
     unread: bool,
@@ -97,6 +99,7 @@ pub fn row_views(lang: &str, rows: Vec<ListRow>) -> Vec<RowView> {
             has_attachments: r.has_attachments,
             assignee: r.assignee_name,
             status: status_slug(r.status),
+            status_label: i18n::t(lang, &format!("ws_status_{}", status_slug(r.status))),
             unread: r.unread,
             starred: r.starred,
         })
@@ -170,6 +173,7 @@ pub async fn page(
                     list.iter()
                         .map(|fc| SideFolder {
                             slug: fc.folder.slug(),
+                            label: i18n::t(lang, &format!("ws_folder_{}", fc.folder.slug())),
                             count: fc.count,
                             current: m.id == id && fc.folder == folder,
                         })
@@ -180,6 +184,10 @@ pub async fn page(
         .collect();
     ctx.insert("sidebar", &side);
     ctx.insert("folder", folder.slug());
+    ctx.insert(
+        "folder_label",
+        &i18n::t(lang, &format!("ws_folder_{}", folder.slug())),
+    );
     ctx.insert("rows", &row_views(lang, rows));
     ctx.insert(
         "next_url",

@@ -19,3 +19,4 @@ mod schema_parity;
 mod seed;
 mod server;
 mod support;
+mod workspace;

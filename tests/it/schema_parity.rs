@@ -135,7 +135,9 @@ fn introspect(conn: &mut AnyConnection) -> Schema {
                         .load(c)
                         .expect("columns");
                 for col in cols {
-                    let ty = if col.pk == 1 {
+                    // Only `id` keys count as "primary key": the other backends are read
+                    // by column name, and a composite key's columns keep their types.
+                    let ty = if col.pk == 1 && col.name == "id" {
                         "primary key".into()
                     } else {
                         normalize(&col.ty, None)

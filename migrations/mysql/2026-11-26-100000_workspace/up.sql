@@ -12,16 +12,16 @@ CREATE TABLE IF NOT EXISTS conversation_reads (
   INDEX ix_conversation_reads_conversation (conversation_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 -- How many conversations each (mailbox, state, status, assignee) has; user_id 0 = nobody.
--- Only the triggers below write it, so every writer keeps it exact.
+-- Only the triggers below write it, so every writer keeps it exact. No serial id: on
+-- PostgreSQL a sequence used inside the trigger would become the insert's lastval().
 CREATE TABLE IF NOT EXISTS conversation_counts (
-  id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
   mailbox_id BIGINT NOT NULL,
   state SMALLINT NOT NULL,
   status SMALLINT NOT NULL,
   user_id BIGINT NOT NULL,
   n BIGINT NOT NULL DEFAULT 0,
-  FOREIGN KEY (mailbox_id) REFERENCES mailboxes(id) ON DELETE CASCADE,
-  UNIQUE INDEX ux_conversation_counts_key (mailbox_id, state, status, user_id)
+  PRIMARY KEY (mailbox_id, state, status, user_id),
+  FOREIGN KEY (mailbox_id) REFERENCES mailboxes(id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 INSERT INTO conversation_counts (mailbox_id, state, status, user_id, n)
   SELECT mailbox_id, state, status, COALESCE(user_id, 0), COUNT(*)

@@ -11,17 +11,17 @@ CREATE TABLE conversation_reads (
 CREATE UNIQUE INDEX ux_conversation_reads_pair ON conversation_reads (user_id, conversation_id);
 CREATE INDEX ix_conversation_reads_conversation ON conversation_reads (conversation_id);
 -- How many conversations each (mailbox, state, status, assignee) has; user_id 0 = nobody.
--- Only the triggers below write it, so every writer keeps it exact.
+-- Only the triggers below write it, so every writer keeps it exact. No serial id: on
+-- PostgreSQL a sequence used inside the trigger would become the insert's lastval().
 CREATE TABLE conversation_counts (
-  id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
   mailbox_id BIGINT NOT NULL,
   state SMALLINT NOT NULL,
   status SMALLINT NOT NULL,
   user_id BIGINT NOT NULL,
   n BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (mailbox_id, state, status, user_id),
   FOREIGN KEY (mailbox_id) REFERENCES mailboxes(id) ON DELETE CASCADE
 );
-CREATE UNIQUE INDEX ux_conversation_counts_key ON conversation_counts (mailbox_id, state, status, user_id);
 INSERT INTO conversation_counts (mailbox_id, state, status, user_id, n)
   SELECT mailbox_id, state, status, COALESCE(user_id, 0), COUNT(*)
   FROM conversations GROUP BY mailbox_id, state, status, COALESCE(user_id, 0);
