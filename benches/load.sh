@@ -8,9 +8,10 @@
 # Usage: benches/load.sh [N] [SECONDS]      (defaults: 100000 conversations, 10 s per run)
 #   DB=postgres   seed and serve PostgreSQL (database pd_load_N on 127.0.0.1:5432) instead
 #                 of SQLite
-#   PATHS="…"     the paths to load; {id} is a random conversation, {mailbox} the first
-#                 mailbox, {q} a search word (default: mailbox list, conversation page,
-#                 search, API mailbox list; a path answering other than 200 is skipped)
+#   PATHS="…"     the paths to load; {id} is a random conversation, {mailbox} the busiest
+#                 mailbox, {q} a search word (default: mailbox list (Unassigned and Closed),
+#                 conversation page, search, API mailbox list; a path answering other than
+#                 200 is skipped)
 #   CONCURRENCY="1 8 64"   PORT=18089
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +20,7 @@ SECONDS_PER_RUN=${2:-10}
 DB=${DB:-sqlite}
 PORT=${PORT:-18089}
 CONCURRENCY=${CONCURRENCY:-"1 8 64"}
-PATHS=${PATHS:-"/mailboxes/{mailbox} /conversations/{id} /search?q={q} /api/mailboxes"}
+PATHS=${PATHS:-"/mailboxes/{mailbox} /mailboxes/{mailbox}?folder=closed /conversations/{id} /search?q={q} /api/mailboxes"}
 ROOT=$PWD
 cargo build --release --quiet --bin postdesk
 bin=$ROOT/target/release/postdesk
