@@ -47,10 +47,11 @@ fn parse(query: &str) -> Option<Query> {
         return None;
     }
     let digits = q.strip_prefix('#').unwrap_or(&q);
-    if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
-        if let Ok(n) = digits.parse() {
-            return Some(Query::Number(n));
-        }
+    if !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && let Ok(n) = digits.parse()
+    {
+        return Some(Query::Number(n));
     }
     if q.contains('@') && !q.contains(char::is_whitespace) {
         return Some(Query::Email(q.to_lowercase()));

@@ -206,7 +206,7 @@ pub fn forward(
             .select((attachments::file_name, attachments::mime_type, attachments::sha256))
             .load::<(String, String, String)>(c)?
             .into_iter()
-            .map(|(file_name, mime_type, sha)| Ok(NewFile { file_name, mime_type, data: ctx.files.get_attachment(&sha)? }))
+            .map(|(file_name, mime_type, sha)| Ok(NewFile { file_name, mime_type, data: ctx.files.get_attachment(&sha)?, content_id: String::new() }))
             .collect::<Result<_, std::io::Error>>()?;
         let to_json = serde_json::Value::from(to.clone()).to_string();
         let agent_name: String = users::table

@@ -25,6 +25,8 @@ pub struct NewFile {
     pub mime_type: String,
     /// Bytes.
     pub data: Vec<u8>,
+    /// Content-ID when the body shows it in place (`<img src="cid:…">`); "" for a file.
+    pub content_id: String,
 }
 
 /// What an agent sends.
@@ -334,8 +336,8 @@ pub(super) fn save_outgoing(
                 mime_type: &f.mime_type,
                 size_bytes: f.data.len() as i64,
                 sha256: &sha,
-                content_id: "",
-                is_inline: false,
+                content_id: &f.content_id,
+                is_inline: !f.content_id.is_empty(),
                 created_at: now,
             },
         )?;

@@ -505,3 +505,25 @@ diesel::allow_tables_to_appear_in_same_query!(
     conversation_reads,
     conversation_counts,
 );
+
+diesel::table! {
+    uploads (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        file_name -> Text,
+        mime_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_preferences (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Text,
+        value -> Text,
+        updated_at -> Timestamp,
+    }
+}

@@ -17,9 +17,17 @@ pub const DEFAULT_LANGUAGE: &str = "en";
 pub type Catalog = BTreeMap<String, String>;
 
 /// The English catalog files, in order (the base file first).
-const EN_PARTS: &[&str] = &[include_str!("en.toml"), include_str!("en/workspace.toml")];
+const EN_PARTS: &[&str] = &[
+    include_str!("en.toml"),
+    include_str!("en/workspace.toml"),
+    include_str!("en/conversation.toml"),
+];
 /// The Russian catalog files, in the same order.
-const RU_PARTS: &[&str] = &[include_str!("ru.toml"), include_str!("ru/workspace.toml")];
+const RU_PARTS: &[&str] = &[
+    include_str!("ru.toml"),
+    include_str!("ru/workspace.toml"),
+    include_str!("ru/conversation.toml"),
+];
 
 fn parse(parts: &[&str]) -> Catalog {
     // The catalogs are compiled in and checked by tests, so a broken one is a build bug;

@@ -17,7 +17,7 @@ use crate::web::session::CurrentUser;
 pub const DOWNLOAD_CSP: &str = "default-src 'none'; sandbox";
 
 /// Types a browser may show in place (raster images only: SVG and HTML can carry script).
-const INLINE_TYPES: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
+pub(super) const INLINE_TYPES: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
 
 /// `filename*` per RFC 5987: UTF-8, percent-encoded except for `attr-char`.
 pub fn rfc5987(name: &str) -> String {
@@ -65,7 +65,10 @@ fn wants_inline(req: &HttpRequest) -> bool {
         .any(|p| p == "inline=1" || p == "inline=true")
 }
 
-fn safe_response(content_type: &str, disposition: String) -> actix_web::HttpResponseBuilder {
+pub(super) fn safe_response(
+    content_type: &str,
+    disposition: String,
+) -> actix_web::HttpResponseBuilder {
     let mut resp = HttpResponse::Ok();
     resp.insert_header((header::CONTENT_TYPE, content_type))
         .insert_header((header::CONTENT_DISPOSITION, disposition))

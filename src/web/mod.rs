@@ -3,6 +3,8 @@
 mod account;
 mod api;
 mod assets;
+mod compose;
+mod conversation;
 mod conversation_actions;
 mod downloads;
 mod error_pages;
@@ -19,6 +21,7 @@ pub mod profile;
 mod search;
 pub mod session;
 mod settings;
+mod uploads;
 mod users;
 
 use actix_web::middleware::{Compress, DefaultHeaders};
@@ -108,6 +111,35 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .route("/api/me", web::get().to(api::me))
             .route("/api/mailboxes", web::get().to(api::mailboxes))
             .route("/api/mailboxes/{id}", web::get().to(api::mailbox))
+            // Conversation page, reply editor and compose forms (issues 5 and 6).
+            .route("/conversations/{id}", web::get().to(conversation::page))
+            .route(
+                "/conversations/{id}/reply",
+                web::post().to(conversation::reply),
+            )
+            .route(
+                "/conversations/{id}/note",
+                web::post().to(conversation::note),
+            )
+            .route(
+                "/conversations/{id}/draft",
+                web::post().to(conversation::save_draft),
+            )
+            .route(
+                "/conversations/{id}/forward",
+                web::post().to(compose::forward),
+            )
+            .route("/threads/{id}/undo", web::post().to(conversation::undo))
+            .route("/threads/{id}/retry", web::post().to(conversation::retry))
+            .route(
+                "/preferences/thread-order",
+                web::post().to(conversation::thread_order),
+            )
+            .route("/uploads", web::post().to(uploads::create))
+            .route("/uploads/{id}", web::get().to(uploads::show))
+            .route("/mailboxes/{id}/new", web::get().to(compose::new_page))
+            .route("/mailboxes/{id}/new", web::post().to(compose::create))
+            .route("/mailboxes/{id}/phone", web::post().to(compose::log_phone))
             // Agent workspace (issue 6): the mailbox view, conversation actions, search.
             .route("/mailboxes/{id}", web::get().to(mailbox_view::page))
             .route(

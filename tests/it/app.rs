@@ -274,6 +274,27 @@ impl Client {
         )
     }
 
+    /// POST raw bytes as a script does an upload: type, percent-encoded file name and the
+    /// CSRF token (empty: none) in headers.
+    pub fn post_bytes(
+        &self,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        name: &str,
+        body: &[u8],
+    ) -> Resp {
+        let mut req = self
+            .agent
+            .post(&format!("{}{path}", self.base))
+            .set("Content-Type", content_type)
+            .set("X-File-Name", name);
+        if !token.is_empty() {
+            req = req.set("X-CSRF-Token", token);
+        }
+        into_resp(req.send_bytes(body))
+    }
+
     /// POST a form with the CSRF token of the page `from`.
     pub fn post_from(&self, from: &str, path: &str, form: &[(&str, &str)]) -> Resp {
         let token = csrf_in(&self.get(from).body);

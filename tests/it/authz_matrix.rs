@@ -120,6 +120,9 @@ fn every_route_answers_each_role_as_it_should() {
     // Form values must live as long as the rows.
     let conv_id: &'static str = Box::leak(conv.to_string().into_boxed_str());
     let box_a: &'static str = Box::leak(a.to_string().into_boxed_str());
+    let conv_page = conv_a.clone();
+    let thread_a = format!("/threads/{}", seeded.thread_id);
+    let new_a = format!("{mb_a}/new");
     let mut rows = vec![
         row("GET", "/healthz", "/healthz", [200, 200, 200, 200]),
         row(
@@ -400,6 +403,77 @@ fn every_route_answers_each_role_as_it_should() {
             "/profile/notifications",
             "/profile/notifications",
             [303, 303, 303, 303],
+        ),
+        // The conversation page and its forms: writing needs reply access (the agent
+        // with access here may only view); empty forms are refused (422) for the admin.
+        row(
+            "GET",
+            "/conversations/{id}",
+            &conv_page,
+            [303, 404, 200, 200],
+        ),
+        row(
+            "POST",
+            "/conversations/{id}/reply",
+            &format!("{conv_page}/reply"),
+            [303, 404, 403, 422],
+        ),
+        row(
+            "POST",
+            "/conversations/{id}/note",
+            &format!("{conv_page}/note"),
+            [303, 404, 403, 422],
+        ),
+        row(
+            "POST",
+            "/conversations/{id}/draft",
+            &format!("{conv_page}/draft"),
+            [303, 404, 403, 204],
+        ),
+        row(
+            "POST",
+            "/conversations/{id}/forward",
+            &format!("{conv_page}/forward"),
+            [303, 404, 403, 422],
+        ),
+        // Undo is for the reply's author only; a customer message has nothing to retry.
+        row(
+            "POST",
+            "/threads/{id}/undo",
+            &format!("{thread_a}/undo"),
+            [303, 404, 403, 403],
+        ),
+        row(
+            "POST",
+            "/threads/{id}/retry",
+            &format!("{thread_a}/retry"),
+            [303, 404, 403, 404],
+        ),
+        Row {
+            form: vec![("newest_first", "0"), ("return", "/")],
+            ..row(
+                "POST",
+                "/preferences/thread-order",
+                "/preferences/thread-order",
+                [303, 303, 303, 303],
+            )
+        },
+        // Uploads take the CSRF token in the X-CSRF-Token header only (a form field is
+        // refused); each upload is visible to its uploader alone.
+        row("POST", "/uploads", "/uploads", [303, 403, 403, 403]),
+        row(
+            "GET",
+            "/uploads/{id}",
+            "/uploads/999999",
+            [303, 404, 404, 404],
+        ),
+        row("GET", "/mailboxes/{id}/new", &new_a, [303, 404, 403, 200]),
+        row("POST", "/mailboxes/{id}/new", &new_a, [303, 404, 403, 422]),
+        row(
+            "POST",
+            "/mailboxes/{id}/phone",
+            &format!("{mb_a}/phone"),
+            [303, 404, 403, 422],
         ),
         // Agent workspace: view access may star and follow; changes need reply access.
         // Forms change nothing (same status, assignee, mailbox) or undo themselves

@@ -5,6 +5,8 @@ mod accounts;
 mod app;
 mod authz_matrix;
 mod browser;
+mod browser_workspace;
+mod conversation_page;
 mod data_layer;
 mod golden;
 mod inbound;

@@ -765,6 +765,7 @@ fn outgoing_mail_snapshots() {
                 file_name: "invoice.txt".into(),
                 mime_type: "text/plain".into(),
                 data: b"Total: 10 EUR".to_vec(),
+                content_id: String::new(),
             }],
             ..outgoing::NewOutgoing::default()
         },

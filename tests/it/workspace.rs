@@ -186,6 +186,11 @@ fn assert_counts_exact(conn: &mut AnyConnection, backend: Backend, step: &str) {
     );
 }
 
+/// (state, status, assignee) of a conversation.
+type Row3 = (i16, i16, Option<i64>);
+/// (id, state, status, assignee, last_reply_at) of a seeded conversation.
+type Seeded = (i64, i16, i16, Option<i64>, NaiveDateTime);
+
 /// A small deterministic pseudo-random sequence (no extra crate).
 struct Lcg(u64);
 
@@ -268,7 +273,7 @@ fn folder_counters_stay_exact_through_inserts_updates_and_deletes_on_every_backe
         assert_counts_exact(c, backend, "mailbox deleted");
 
         // The folder counts a page shows agree with counting the rows.
-        let all: Vec<(i16, i16, Option<i64>)> = conversations::table
+        let all: Vec<Row3> = conversations::table
             .filter(conversations::mailbox_id.eq(m1))
             .select((
                 conversations::state,
@@ -278,9 +283,7 @@ fn folder_counters_stay_exact_through_inserts_updates_and_deletes_on_every_backe
             .load(c)
             .expect("rows");
         let open = |s: i16| s == ACTIVE || s == PENDING;
-        let count = |f: &dyn Fn(&(i16, i16, Option<i64>)) -> bool| {
-            all.iter().filter(|r| f(r)).count() as i64
-        };
+        let count = |f: &dyn Fn(&Row3) -> bool| all.iter().filter(|r| f(r)).count() as i64;
         let expected = [
             (
                 Folder::Unassigned,
@@ -351,7 +354,7 @@ fn folder_lists_walk_every_page_newest_first_without_duplicates_on_every_backend
         let bob = new_agent(c, "Bob", "bob@example.com");
         let assignees = [None, Some(me), Some(bob)];
         let statuses = [ACTIVE, PENDING, CLOSED, SPAM, ACTIVE];
-        let mut all = Vec::new();
+        let mut all: Vec<Seeded> = Vec::new();
         for i in 0..75_i64 {
             let mut s = Spec::new(m, minutes(i / 3)); // three rows share each time
             s.status = statuses[(i % 5) as usize];
@@ -403,7 +406,7 @@ fn folder_lists_walk_every_page_newest_first_without_duplicates_on_every_backend
             v.sort_by(|a, b| b.cmp(a));
             v
         };
-        let pick = |f: &dyn Fn(&(i64, i16, i16, Option<i64>, NaiveDateTime)) -> bool| {
+        let pick = |f: &dyn Fn(&Seeded) -> bool| {
             by_time(all.iter().filter(|r| f(r)).map(|r| (r.4, r.0)).collect())
         };
         let mut expected: BTreeMap<Folder, Vec<(NaiveDateTime, i64)>> = BTreeMap::new();

@@ -253,7 +253,13 @@ pub fn compose(
                 ContentType::parse("application/octet-stream")
                     .map_err(|e| ComposeError::Build(e.to_string()))?,
             );
-            let part: SinglePart = Attachment::new(a.file_name.clone()).body(bytes, ct);
+            // Images the body shows in place (`cid:`) go out inline with their Content-ID.
+            let part: SinglePart = if a.is_inline && !a.content_id.is_empty() {
+                Attachment::new_inline_with_name(a.content_id.clone(), a.file_name.clone())
+                    .body(bytes, ct)
+            } else {
+                Attachment::new(a.file_name.clone()).body(bytes, ct)
+            };
             mixed = mixed.singlepart(part);
         }
         body = mixed;
