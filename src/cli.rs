@@ -9,6 +9,7 @@ use crate::config::{CONFIG_FILE, Config};
 use crate::db::{self, dialect};
 use crate::{AppState, StartError};
 
+mod api_key;
 mod mail;
 mod module;
 mod seed;
@@ -72,6 +73,12 @@ pub enum Command {
     User(UserCommand),
     /// Fill the database with realistic conversations, for benchmarks and demos.
     Seed(seed::SeedArgs),
+    /// REST API keys: create one acting as a user, list, revoke.
+    ApiKey {
+        /// What to do.
+        #[command(subcommand)]
+        command: api_key::ApiKeyCommand,
+    },
 }
 
 /// `postdesk install` options.
@@ -157,6 +164,7 @@ pub fn main() -> ExitCode {
             module::module(&cli.data, command).map_err(|e| e.to_string())
         }
         Command::Seed(args) => seed::seed(&cli.data, &args).map_err(|e| e.to_string()),
+        Command::ApiKey { command } => api_key::api_key(&cli.data, command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

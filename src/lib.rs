@@ -4,6 +4,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod accounts_cli;
+pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod cli;

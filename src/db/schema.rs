@@ -284,6 +284,8 @@ diesel::table! {
         user_id -> Nullable<BigInt>,
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
+        key_prefix -> Text,
+        rate_per_minute -> Integer,
     }
 }
 
@@ -437,6 +439,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_webhooks (id) {
+        id -> BigInt,
+        url -> Text,
+        events -> Text,
+        secret -> Text,
+        user_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_webhook_deliveries (id) {
+        id -> BigInt,
+        webhook_id -> BigInt,
+        event_id -> BigInt,
+        event -> Text,
+        body -> Text,
+        status -> SmallInt,
+        attempts -> Integer,
+        next_at -> Timestamp,
+        last_error -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(user_tokens -> users (user_id));
 diesel::joinable!(activity_log -> users (user_id));
@@ -472,6 +501,8 @@ diesel::joinable!(notifications -> conversations (conversation_id));
 diesel::joinable!(conversation_reads -> users (user_id));
 diesel::joinable!(conversation_reads -> conversations (conversation_id));
 diesel::joinable!(conversation_counts -> mailboxes (mailbox_id));
+diesel::joinable!(api_webhooks -> users (user_id));
+diesel::joinable!(api_webhook_deliveries -> api_webhooks (webhook_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -504,6 +535,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     conversation_reads,
     conversation_counts,
+    api_webhooks,
+    api_webhook_deliveries,
 );
 
 diesel::table! {

@@ -21,12 +21,14 @@ const EN_PARTS: &[&str] = &[
     include_str!("en.toml"),
     include_str!("en/workspace.toml"),
     include_str!("en/conversation.toml"),
+    include_str!("en/api.toml"),
 ];
 /// The Russian catalog files, in the same order.
 const RU_PARTS: &[&str] = &[
     include_str!("ru.toml"),
     include_str!("ru/workspace.toml"),
     include_str!("ru/conversation.toml"),
+    include_str!("ru/api.toml"),
 ];
 
 fn parse(parts: &[&str]) -> Catalog {

@@ -43,5 +43,6 @@ pub fn start_background(state: &crate::AppState) -> Result<(), crate::StartError
         state.pool.clone(),
         crate::lease::worker_name(),
     )?;
+    crate::api::webhooks::spawn(state.pool.clone(), crate::lease::worker_name())?;
     Ok(())
 }

@@ -29,6 +29,8 @@ pub enum EventKind {
     MailSent,
     /// A conversation's assignee changed (payload: `assignee`, `previous`).
     Assigned,
+    /// A customer record was changed (payload: `customer_id`).
+    CustomerUpdated,
     /// A conversation moved to another mailbox (payload: `from_mailbox_id`, `to_mailbox_id`).
     Moved,
     /// Another conversation was merged into this one (payload: `source_id`, `source_number`).
@@ -53,6 +55,7 @@ impl EventKind {
             EventKind::NoteAdded => "note_added",
             EventKind::MailSent => "mail_sent",
             EventKind::Assigned => "assigned",
+            EventKind::CustomerUpdated => "customer_updated",
             EventKind::Moved => "moved",
             EventKind::Merged => "merged",
             EventKind::Deleted => "deleted",

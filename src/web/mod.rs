@@ -108,9 +108,6 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             )
             .route("/attachments/{id}", web::get().to(downloads::attachment))
             .route("/threads/{id}/original", web::get().to(downloads::original))
-            .route("/api/me", web::get().to(api::me))
-            .route("/api/mailboxes", web::get().to(api::mailboxes))
-            .route("/api/mailboxes/{id}", web::get().to(api::mailbox))
             // Conversation page, reply editor and compose forms (issues 5 and 6).
             .route("/conversations/{id}", web::get().to(conversation::page))
             .route(
@@ -140,6 +137,15 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .route("/mailboxes/{id}/new", web::get().to(compose::new_page))
             .route("/mailboxes/{id}/new", web::post().to(compose::create))
             .route("/mailboxes/{id}/phone", web::post().to(compose::log_phone))
+            // REST API (issue 8): the routes are listed in src/api/mod.rs (they feed
+            // /api/openapi.json); the settings page for API keys is here.
+            .configure(crate::api::configure)
+            .route("/settings/api-keys", web::get().to(api::keys_page))
+            .route("/settings/api-keys", web::post().to(api::create_key))
+            .route(
+                "/settings/api-keys/{id}/revoke",
+                web::post().to(api::revoke_key),
+            )
             // Agent workspace (issue 6): the mailbox view, conversation actions, search.
             .route("/mailboxes/{id}", web::get().to(mailbox_view::page))
             .route(

@@ -1,6 +1,8 @@
 //! Walks every route of the app (pages and API) as anonymous, an agent without access, an
 //! agent with access to one mailbox, and an admin, and checks each answer. A route added
-//! to src/web/mod.rs without a row here fails the test.
+//! to src/web/mod.rs or to the API's route table (src/api/mod.rs) without a row here
+//! fails the test. API reads are also tried with the browser session; API writes need a
+//! key, so they are tried with each role's key.
 
 use std::collections::BTreeSet;
 
@@ -35,8 +37,18 @@ fn row(method: &'static str, route: &'static str, path: &str, expect: Expect) ->
     }
 }
 
-/// Every `(METHOD, path)` registered in src/web/mod.rs.
+/// Every `(METHOD, path)` registered in src/web/mod.rs and the API's route table.
 fn registered_routes() -> BTreeSet<(String, String)> {
+    let mut all = web_routes();
+    all.extend(
+        postdesk::api::routes()
+            .into_iter()
+            .map(|r| (r.method.as_str().to_string(), r.path.to_string())),
+    );
+    all
+}
+
+fn web_routes() -> BTreeSet<(String, String)> {
     let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/web/mod.rs"))
         .expect("read src/web/mod.rs");
     let compact: String = source.chars().filter(|c| !c.is_whitespace()).collect();
@@ -111,6 +123,18 @@ fn every_route_answers_each_role_as_it_should() {
     let set_a = format!("/settings/mailboxes/{a}");
     let att_a = format!("/attachments/{}", seeded.png_id);
     let orig_a = format!("/threads/{}/original", seeded.thread_id);
+    let (conv_a, customer_a): (i64, Option<i64>) = postdesk::db::schema::threads::table
+        .find(seeded.thread_id)
+        .select((
+            postdesk::db::schema::threads::conversation_id,
+            postdesk::db::schema::threads::customer_id,
+        ))
+        .first(&mut conn)
+        .expect("seeded thread");
+    let customer_a = customer_a.expect("seeded customer");
+    let api_conv = format!("/api/conversations/{conv_a}");
+    let api_customer = format!("/api/customers/{customer_a}");
+    let api_user = format!("/api/users/{target}");
     let conv: i64 = threads::table
         .find(seeded.thread_id)
         .select(threads::conversation_id)
@@ -194,6 +218,13 @@ fn every_route_answers_each_role_as_it_should() {
             &orig_a,
             [303, 404, 200, 200],
         ),
+        // REST API reads with the browser session (writes: see `api_rows` below).
+        row(
+            "GET",
+            "/api/openapi.json",
+            "/api/openapi.json",
+            [200, 200, 200, 200],
+        ),
         row("GET", "/api/me", "/api/me", [401, 200, 200, 200]),
         row(
             "GET",
@@ -201,7 +232,71 @@ fn every_route_answers_each_role_as_it_should() {
             "/api/mailboxes",
             [401, 200, 200, 200],
         ),
-        row("GET", "/api/mailboxes/{id}", &api_a, [401, 404, 200, 200]),
+        row(
+            "GET",
+            "/api/mailboxes/{mailboxId}",
+            &api_a,
+            [401, 404, 200, 200],
+        ),
+        row(
+            "GET",
+            "/api/mailboxes/{mailboxId}/folders",
+            &format!("{api_a}/folders"),
+            [401, 404, 200, 200],
+        ),
+        row(
+            "GET",
+            "/api/conversations",
+            "/api/conversations",
+            [401, 200, 200, 200],
+        ),
+        row(
+            "GET",
+            "/api/conversations/{conversationId}",
+            &api_conv,
+            [401, 404, 200, 200],
+        ),
+        row(
+            "GET",
+            "/api/customers",
+            "/api/customers",
+            [401, 200, 200, 200],
+        ),
+        row(
+            "GET",
+            "/api/customers/{customerId}",
+            &api_customer,
+            [401, 200, 200, 200],
+        ),
+        row("GET", "/api/users", "/api/users", [401, 200, 200, 200]),
+        row(
+            "GET",
+            "/api/users/{userId}",
+            &api_user,
+            [401, 200, 200, 200],
+        ),
+        // Settings → API keys.
+        row(
+            "GET",
+            "/settings/api-keys",
+            "/settings/api-keys",
+            [303, 403, 403, 200],
+        ),
+        Row {
+            form: vec![("name", ""), ("user_id", "0"), ("rate", "1")],
+            ..row(
+                "POST",
+                "/settings/api-keys",
+                "/settings/api-keys",
+                [303, 403, 403, 422],
+            )
+        },
+        row(
+            "POST",
+            "/settings/api-keys/{id}/revoke",
+            "/settings/api-keys/999999/revoke",
+            [303, 403, 403, 404],
+        ),
         // POSTs with a valid CSRF token; forms that would change a real user are invalid on
         // purpose (422) so the check is of access, not of side effects.
         Row {
@@ -568,11 +663,102 @@ fn every_route_answers_each_role_as_it_should() {
         row("POST", "/logout", "/logout", [303, 303, 303, 303]),
     ];
 
+    // API writes, tried with each role's key (no key, then the three users' keys).
+    let keys: Vec<Option<String>> = vec![
+        None,
+        Some(crate::api::key_for(&app, "none@example.com")),
+        Some(crate::api::key_for(&app, "with@example.com")),
+        Some(crate::api::key_for(&app, ADMIN_EMAIL)),
+    ];
+    let new_conversation = serde_json::json!({
+        "type": "email", "mailboxId": a, "subject": "Matrix",
+        "customer": {"email": "matrix@example.org"},
+        "threads": [{"type": "customer", "text": "Hello"}]
+    });
+    let api_rows: Vec<(&str, &str, String, serde_json::Value, Expect)> = vec![
+        (
+            "POST",
+            "/api/conversations",
+            "/api/conversations".into(),
+            new_conversation,
+            [401, 400, 403, 201],
+        ),
+        (
+            "PUT",
+            "/api/conversations/{conversationId}",
+            api_conv.clone(),
+            serde_json::json!({"subject": "Renamed"}),
+            [401, 404, 403, 204],
+        ),
+        (
+            "POST",
+            "/api/conversations/{conversationId}/threads",
+            format!("{api_conv}/threads"),
+            serde_json::json!({"type": "note", "text": "n"}),
+            [401, 404, 403, 201],
+        ),
+        (
+            "POST",
+            "/api/customers",
+            "/api/customers".into(),
+            serde_json::json!({"firstName": "M"}),
+            [401, 201, 201, 201],
+        ),
+        (
+            "PUT",
+            "/api/customers/{customerId}",
+            api_customer.clone(),
+            serde_json::json!({"notes": "n"}),
+            [401, 204, 204, 204],
+        ),
+        (
+            "POST",
+            "/api/webhooks",
+            "/api/webhooks".into(),
+            serde_json::json!({"url": "http://127.0.0.1:9/h", "events": ["convo.created"]}),
+            [401, 403, 403, 201],
+        ),
+        (
+            "DELETE",
+            "/api/webhooks/{webhookId}",
+            "/api/webhooks/999999".into(),
+            serde_json::Value::Null,
+            [401, 403, 403, 404],
+        ),
+        (
+            "DELETE",
+            "/api/conversations/{conversationId}",
+            api_conv.clone(),
+            serde_json::Value::Null,
+            [401, 404, 403, 204],
+        ),
+    ];
+    for (method, _, path, body, expect) in &api_rows {
+        for (role, key) in keys.iter().enumerate() {
+            let auth = match key {
+                Some(k) => crate::api::Auth::Header(k),
+                None => crate::api::Auth::None,
+            };
+            let body = (!body.is_null()).then_some(body);
+            let got = crate::api::call(&app.base, method, path, auth, body);
+            assert_eq!(
+                got.status, expect[role],
+                "{method} {path} with role {role}'s key: {:?}",
+                got.body
+            );
+        }
+    }
+
     // Every registered route has a row, and every row is a registered route.
-    let covered: BTreeSet<(String, String)> = rows
+    let mut covered: BTreeSet<(String, String)> = rows
         .iter()
         .map(|r| (r.method.to_string(), r.route.to_string()))
         .collect();
+    covered.extend(
+        api_rows
+            .iter()
+            .map(|(m, r, ..)| (m.to_string(), r.to_string())),
+    );
     assert_eq!(
         covered,
         registered_routes(),
@@ -622,7 +808,7 @@ fn every_route_answers_each_role_as_it_should() {
     with.login("with@example.com", PASSWORD);
     let admin = app.client();
     admin.login(ADMIN_EMAIL, ADMIN_PASSWORD);
-    assert_eq!(none.get("/api/mailboxes").body, "[]");
+    assert!(none.get("/api/mailboxes").body.contains("\"mailboxes\":[]"));
     let seen = with.get("/api/mailboxes").body;
     assert!(
         seen.contains("alpha@example.com") && !seen.contains("beta@example.com"),

@@ -2,6 +2,7 @@
 //! and MariaDB servers.
 
 mod accounts;
+mod api;
 mod app;
 mod authz_matrix;
 mod browser;
