@@ -28,7 +28,8 @@ function request()
   if #ids > 0 then
     path = path:gsub("{id}", ids[math.random(#ids)])
   end
-  path = path:gsub("{q}", escape(words[math.random(#words)]))
+  -- A "%" in a gsub replacement is an escape character: double it.
+  path = path:gsub("{q}", (escape(words[math.random(#words)]):gsub("%%", "%%%%")))
   return wrk.format("GET", path)
 end
 

@@ -62,7 +62,8 @@ sql "SELECT id FROM conversations WHERE state = 2 ORDER BY id" | awk 'NR % 7 == 
 MAILBOX=$(sql "SELECT mailbox_id FROM conversations GROUP BY mailbox_id ORDER BY COUNT(*) DESC LIMIT 1")
 echo "$(wc -l < "$D/ids.txt") conversation ids to pick from; mailbox $MAILBOX has the most"
 
-# Cold start: from exec to the first 200 on /healthz (migrations are already applied).
+# Cold start: from exec to the first 200 on /healthz, after migrations.
+"$bin" --data "$D" migrate >/dev/null
 PIDFILE=$D/serve.pid
 python3 - "$bin" "$D" "$PORT" "$PIDFILE" <<'PY'
 import http.client, subprocess, sys, time, os

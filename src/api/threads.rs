@@ -159,6 +159,7 @@ fn check_one(checks: &mut Checks, path: &str, t: &ThreadInput) -> Option<Checked
                             .filter(|m| m.contains('/'))
                             .unwrap_or_else(|| "application/octet-stream".into()),
                         data: bytes,
+                        content_id: String::new(),
                     }),
                     Err(_) => {
                         checks.push(FieldError::json(&format!("{at}.data"), "must be base64"))
