@@ -48,7 +48,9 @@ pub fn begin_bulk_load(conn: &mut AnyConnection) -> QueryResult<()> {
 
 /// Restores the settings [`begin_bulk_load`] changed and, on PostgreSQL, moves the id
 /// sequences of `tables` past the ids the load wrote explicitly (SQLite and MySQL advance
-/// their counters on their own). `tables` are names from our schema, never user input.
+/// their counters on their own) and analyzes them, so the planner does not plan the next
+/// queries on the statistics of the empty tables. `tables` are names from our schema,
+/// never user input.
 pub fn end_bulk_load(conn: &mut AnyConnection, tables: &[&str]) -> QueryResult<()> {
     match conn {
         AnyConnection::Sqlite(c) => {
@@ -59,7 +61,7 @@ pub fn end_bulk_load(conn: &mut AnyConnection, tables: &[&str]) -> QueryResult<(
             for table in tables {
                 c.batch_execute(&format!(
                     "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
-                     (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false);"
+                     (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false); ANALYZE {table};"
                 ))?;
             }
             c.batch_execute("SET synchronous_commit = on;")

@@ -471,7 +471,7 @@ pub fn customer_message(rng: &mut Rng, topic: &Topic, first: &str, follow_up: bo
         if follow_up && i == 0 && !topic.russian {
             para.push_str("Thanks for the quick answer. ");
         }
-        para.push_str(*rng.pick(topic.customer));
+        para.push_str(rng.pick::<&str>(topic.customer));
     }
     paragraphs.push(para);
     if !topic.russian && rng.chance(0.5) {
@@ -499,13 +499,13 @@ pub fn agent_reply(rng: &mut Rng, topic: &Topic, customer_first: &str, agent: &s
     }];
     let mut para = String::new();
     if !topic.russian {
-        para.push_str(*rng.pick(AGENT_OPENERS));
+        para.push_str(rng.pick::<&str>(AGENT_OPENERS));
     }
     for _ in 0..rng.between(2, 4) {
         if !para.is_empty() {
             para.push(' ');
         }
-        para.push_str(*rng.pick(topic.agent));
+        para.push_str(rng.pick::<&str>(topic.agent));
     }
     paragraphs.push(para);
     paragraphs.push(format!(
