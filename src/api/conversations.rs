@@ -249,7 +249,11 @@ impl Filters {
             q = q.filter(conversations::number.eq(n));
         }
         if let Some(s) = &self.subject {
-            let escaped = s.to_lowercase().replace(['\\', '%', '_'], "");
+            let escaped = s
+                .to_lowercase()
+                .replace('\\', "")
+                .replace('%', "")
+                .replace('_', "");
             q = q.filter(lower(conversations::subject).like(format!("%{escaped}%")));
         }
         if let Some(u) = self.created_by_user {
