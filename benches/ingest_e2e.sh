@@ -2,6 +2,8 @@
 # End-to-end ingest figure: N messages APPENDed to a private Dovecot on loopback, then
 # one `postdesk fetch --once` into SQLite; prints messages per second and peak memory.
 # Usage: benches/ingest_e2e.sh [N]   (default 5000; run as root, like tests/run)
+# MODE=serve: an installed `postdesk serve` fetches them in the background instead; prints
+# its resident memory before, during (sampled every 100 ms) and after the fetch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-5000}
@@ -29,8 +31,46 @@ print(f"appended {n} messages in {time.time() - t:.1f}s", file=sys.stderr)
 PY
 echo secret > "$T/pw"
 bin=./target/release/postdesk
+if [ "${MODE:-fetch}" = serve ]; then
+    PORT=${PORT:-18090}
+    echo 'Bench-pass-2026!' > "$T/admin"
+    $bin --data "$T/data" install --admin-email admin@company.test --admin-password-file "$T/admin" \
+        --app-url "http://127.0.0.1:$PORT" >/dev/null
+fi
 $bin --data "$T/data" mailbox add --name Bench --email support@company.test --imap-host 127.0.0.1 \
     --imap-port "$POSTDESK_TEST_IMAP_PORT" --imap-security none --imap-user pd1 --imap-password-file "$T/pw" >/dev/null
+if [ "${MODE:-fetch}" = serve ]; then
+    POSTDESK_LISTEN=127.0.0.1:$PORT $bin --data "$T/data" serve >"$T/serve.log" 2>&1 &
+    PID=$!
+    trap 'kill $PID 2>/dev/null; stop_dovecot; rm -rf "$T"' EXIT
+    python3 - "$N" "$PID" "$T/data/postdesk.db" <<'PY'
+import sqlite3, sys, time
+n, pid, db = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+def rss(key):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+def stored():
+    try:
+        c = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        return c.execute("SELECT COUNT(*) FROM inbound_messages").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+idle = None
+start, peak, done = time.time(), 0.0, 0
+while done < n:
+    time.sleep(0.1)
+    if idle is None:
+        idle = rss("VmRSS")
+    peak = max(peak, rss("VmRSS"))
+    done = stored()
+    if time.time() - start > 600:
+        sys.exit(f"only {done} of {n} stored after 10 minutes")
+print(f"serve: RSS {idle:.1f} MiB at start, peak {peak:.1f} MiB sampled (VmHWM {rss('VmHWM'):.1f} MiB) "
+      f"while fetching {n} messages in {time.time() - start:.1f} s; {rss('VmRSS'):.1f} MiB after")
+PY
+    exit 0
+fi
 start=$(date +%s.%N)
 /usr/bin/time -f "%M" -o "$T/rss" $bin --data "$T/data" fetch --once >/dev/null
 end=$(date +%s.%N)

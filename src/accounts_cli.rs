@@ -12,7 +12,7 @@ use crate::models::user;
 use crate::web::profile::looks_like_email;
 use crate::{StartError, db};
 
-fn read_password(file: &Path) -> Result<String, StartError> {
+pub(crate) fn read_password(file: &Path) -> Result<String, StartError> {
     let text = std::fs::read_to_string(file).map_err(|e| {
         StartError::Command(format!(
             "cannot read the password file {}: {e}",

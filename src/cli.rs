@@ -12,6 +12,7 @@ use crate::{AppState, StartError};
 mod api_key;
 mod mail;
 mod module;
+mod seed;
 
 /// Postdesk, a shared-inbox email helpdesk.
 #[derive(Debug, Parser)]
@@ -70,6 +71,8 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Fill the database with realistic conversations, for benchmarks and demos.
+    Seed(seed::SeedArgs),
     /// REST API keys: create one acting as a user, list, revoke.
     ApiKey {
         /// What to do.
@@ -160,6 +163,7 @@ pub fn main() -> ExitCode {
         Command::Module { command } => {
             module::module(&cli.data, command).map_err(|e| e.to_string())
         }
+        Command::Seed(args) => seed::seed(&cli.data, &args).map_err(|e| e.to_string()),
         Command::ApiKey { command } => api_key::api_key(&cli.data, command),
     };
     match result {

@@ -24,6 +24,7 @@ pub mod models;
 pub mod permissions;
 pub mod sanitize;
 pub mod search;
+pub mod seed;
 pub mod storage;
 pub mod system_mail;
 pub mod web;

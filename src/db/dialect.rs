@@ -32,6 +32,64 @@ pub fn prepare_connection(conn: &mut AnyConnection) -> QueryResult<()> {
     }
 }
 
+/// Session settings for a bulk load of rows that are consistent by construction (`postdesk
+/// seed`): foreign keys are not checked row by row (SQLite, MySQL), SQLite keeps a larger
+/// page cache, and PostgreSQL does not wait for the WAL flush on every commit. Triggers
+/// stay on, so counters they maintain remain right. Undo with [`end_bulk_load`].
+pub fn begin_bulk_load(conn: &mut AnyConnection) -> QueryResult<()> {
+    match conn {
+        AnyConnection::Sqlite(c) => c.batch_execute(
+            "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY;",
+        ),
+        AnyConnection::Mysql(c) => c.batch_execute("SET foreign_key_checks = 0;"),
+        AnyConnection::Postgresql(c) => c.batch_execute("SET synchronous_commit = off;"),
+    }
+}
+
+/// Restores the settings [`begin_bulk_load`] changed and, on PostgreSQL, moves the id
+/// sequences of `tables` past the ids the load wrote explicitly (SQLite and MySQL advance
+/// their counters on their own) and analyzes them, so the planner does not plan the next
+/// queries on the statistics of the empty tables. `tables` are names from our schema,
+/// never user input.
+pub fn end_bulk_load(conn: &mut AnyConnection, tables: &[&str]) -> QueryResult<()> {
+    match conn {
+        AnyConnection::Sqlite(c) => {
+            c.batch_execute("PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000;")
+        }
+        AnyConnection::Mysql(c) => c.batch_execute("SET foreign_key_checks = 1;"),
+        AnyConnection::Postgresql(c) => {
+            for table in tables {
+                c.batch_execute(&format!(
+                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
+                     (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false); ANALYZE {table};"
+                ))?;
+            }
+            c.batch_execute("SET synchronous_commit = on;")
+        }
+    }
+}
+
+/// `INSERT INTO table VALUES (…), (…), …` of a slice of rows in one statement, per backend
+/// (diesel's multi-connection cannot build a multi-row INSERT). The rows must set every
+/// column they name (`treat_none_as_default_value = false`): SQLite has no `DEFAULT` inside
+/// `VALUES`. Evaluates to the `QueryResult<usize>` of `execute`.
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            $crate::db::AnyConnection::Sqlite(c) => {
+                ::diesel::insert_into($table).values($rows).execute(c)
+            }
+            $crate::db::AnyConnection::Postgresql(c) => {
+                ::diesel::insert_into($table).values($rows).execute(c)
+            }
+            $crate::db::AnyConnection::Mysql(c) => {
+                ::diesel::insert_into($table).values($rows).execute(c)
+            }
+        }
+    };
+}
+pub(crate) use insert_rows;
+
 #[derive(QueryableByName)]
 struct IdRow {
     #[diesel(sql_type = BigInt)]

@@ -21,6 +21,7 @@ mod notifications;
 mod outbound;
 mod permissions;
 mod schema_parity;
+mod seed;
 mod server;
 mod support;
 mod workspace;
