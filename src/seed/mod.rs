@@ -161,7 +161,7 @@ pub fn run(
                 generator.conversation(i);
             }
             let batch = std::mem::take(&mut generator.batch);
-            conn.transaction(|c| batch.insert(c))?;
+            crate::db::dialect::write_transaction(conn, |c| batch.insert(c))?;
             done = upto;
             generator.report.elapsed = started.elapsed();
             let tenth = done * 10 / opts.conversations;
