@@ -625,6 +625,15 @@ pub fn mark_read(conn: &mut AnyConnection, conversation_id: i64, user_id: i64) -
     let pair = conversation_reads::table
         .filter(conversation_reads::user_id.eq(user_id))
         .filter(conversation_reads::conversation_id.eq(conversation_id));
+    // Read already since the latest message: nothing to write (a page view then takes no
+    // write lock, which on SQLite would queue every concurrent view behind one writer).
+    let read_at: Option<NaiveDateTime> = pair
+        .select(conversation_reads::read_at)
+        .first(conn)
+        .optional()?;
+    if read_at.is_some_and(|r| r >= last) {
+        return Ok(());
+    }
     let updated = diesel::update(pair)
         .set(conversation_reads::read_at.eq(at))
         .execute(conn)?;
