@@ -434,15 +434,14 @@ fn load_page(c: &mut AnyConnection, input: PageInput) -> Result<tera::Context, A
     }
     let all_users = crate::models::user::list(c)?;
     let names: HashMap<i64, String> = all_users.iter().map(|u| (u.id, u.full_name())).collect();
-    let mut assignable = Vec::new();
-    for u in all_users.iter().filter(|u| u.is_active()) {
-        if permissions::can_view_mailbox(c, u, conv.mailbox_id)? {
-            assignable.push(Person {
-                id: u.id,
-                name: u.full_name(),
-            });
-        }
-    }
+    // Who may be assigned: one query for the mailbox's active members, not one per user.
+    let assignable: Vec<Person> = permissions::mailbox_members(c, conv.mailbox_id)?
+        .into_iter()
+        .map(|u| Person {
+            id: u.id,
+            name: u.full_name(),
+        })
+        .collect();
     let visible = permissions::visible_mailboxes(c, &user)?;
     let now = db::now();
     let mut views = Vec::new();
