@@ -26,6 +26,7 @@ use crate::models::draft::{self, DraftExtras, DraftFields};
 use crate::models::user::User;
 use crate::models::{customer, mailbox, outbox as outbox_model, preference, upload};
 use crate::permissions;
+use crate::web::clock::Clock;
 use crate::web::compose::{
     Pairs, Sending, addresses, editor_html, field, files_from_uploads, html_for_editor, ids,
     may_write, problem,
@@ -161,10 +162,6 @@ fn human_size(bytes: i64) -> String {
     } else {
         format!("{:.1} MB", b / (1024.0 * 1024.0))
     }
-}
-
-fn when(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// A status's name in `lang`.
@@ -336,6 +333,7 @@ fn line_sentence(lang: &str, action: Option<i16>, data: &str, actor: &str) -> St
 
 fn delivery(
     lang: &str,
+    clock: &Clock,
     row: &outbox_model::OutboxRow,
     mine: bool,
     now: NaiveDateTime,
@@ -351,7 +349,7 @@ fn delivery(
         OutboxStatus::Retrying => (
             "retrying",
             i18n::t(lang, "conv_delivery_retrying")
-                .replace("{next}", &when(row.due_at))
+                .replace("{next}", &clock.date_time(row.due_at))
                 .replace("{error}", &row.last_error),
         ),
         OutboxStatus::Failed => (
@@ -388,6 +386,7 @@ fn load_page(c: &mut AnyConnection, input: PageInput) -> Result<tera::Context, A
         hooks,
     } = input;
     let (conv, access) = access_to(c, &user, conversation_id)?;
+    let clock = Clock::of(&user);
     crate::conversations::actions::mark_read(c, conv.id, user.id)?;
     let newest_first =
         preference::get(c, user.id, preference::THREADS_NEWEST_FIRST)?.as_deref() == Some("1");
@@ -493,7 +492,7 @@ fn load_page(c: &mut AnyConnection, input: PageInput) -> Result<tera::Context, A
             from_email: t.from_email,
             to: json_list(&t.to_list).join(", "),
             cc: json_list(&t.cc_list).join(", "),
-            created_at: when(t.created_at),
+            created_at: clock.date_time(t.created_at),
             body,
             blocked_images: blocked,
             images_shown: shown,
@@ -513,7 +512,15 @@ fn load_page(c: &mut AnyConnection, input: PageInput) -> Result<tera::Context, A
             delivery: deliveries
                 .get(&t.id)
                 .filter(|_| kind == "message")
-                .and_then(|row| delivery(lang, row, t.created_by_user_id == Some(user.id), now)),
+                .and_then(|row| {
+                    delivery(
+                        lang,
+                        &clock,
+                        row,
+                        t.created_by_user_id == Some(user.id),
+                        now,
+                    )
+                }),
             slot,
         });
     }
@@ -563,7 +570,7 @@ fn load_page(c: &mut AnyConnection, input: PageInput) -> Result<tera::Context, A
                 number,
                 subject,
                 status: status_name(lang, status),
-                when: when(at),
+                when: clock.date_time(at),
             })
             .collect(),
         None => Vec::new(),

@@ -11,6 +11,7 @@ use crate::db::types::{ConversationStatus, MailboxAccess};
 use crate::error::AppError;
 use crate::i18n;
 use crate::permissions;
+use crate::web::clock::Clock;
 use crate::web::page::render;
 use crate::web::session::CurrentUser;
 
@@ -67,7 +68,7 @@ pub fn status_slug(status: i16) -> &'static str {
 }
 
 /// "3 min ago"-style text for `at`, in `lang`; the date itself after a week.
-fn ago(lang: &str, at: NaiveDateTime, now: NaiveDateTime) -> String {
+fn ago(lang: &str, clock: &Clock, at: NaiveDateTime, now: NaiveDateTime) -> String {
     let secs = (now - at).num_seconds().max(0);
     let with = |key: &str, n: i64| i18n::t(lang, key).replace("{n}", &n.to_string());
     match secs {
@@ -75,19 +76,19 @@ fn ago(lang: &str, at: NaiveDateTime, now: NaiveDateTime) -> String {
         60..3_600 => with("ws_ago_minutes", secs / 60),
         3_600..86_400 => with("ws_ago_hours", secs / 3_600),
         86_400..604_800 => with("ws_ago_days", secs / 86_400),
-        _ => at.format("%Y-%m-%d").to_string(),
+        _ => clock.date(at),
     }
 }
 
 /// List rows as templates show them.
-pub fn row_views(lang: &str, rows: Vec<ListRow>) -> Vec<RowView> {
+pub fn row_views(lang: &str, clock: &Clock, rows: Vec<ListRow>) -> Vec<RowView> {
     let now = crate::db::now();
     rows.into_iter()
         .map(|r| RowView {
             id: r.id,
             number: r.number,
-            ago: ago(lang, r.last_reply_at, now),
-            full_date: r.last_reply_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            ago: ago(lang, clock, r.last_reply_at, now),
+            full_date: clock.date_time(r.last_reply_at),
             iso_date: r.last_reply_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
             customer: if r.customer_name.is_empty() {
                 r.customer_email.clone()
@@ -190,7 +191,7 @@ pub async fn page(
         "folder_label",
         &i18n::t(lang, &format!("ws_folder_{}", folder.slug())),
     );
-    ctx.insert("rows", &row_views(lang, rows));
+    ctx.insert("rows", &row_views(lang, &Clock::of(&me.user), rows));
     ctx.insert(
         "next_url",
         &next.map(|c| {
@@ -233,14 +234,20 @@ mod tests {
             .unwrap()
             .naive_utc();
         let before = |s: i64| now - chrono::Duration::seconds(s);
-        assert_eq!(ago("en", before(5), now), "just now");
-        assert_eq!(ago("en", before(180), now), "3 min ago");
-        assert_eq!(ago("ru", before(7_200), now), "2 ч назад");
-        assert_eq!(ago("en", before(3 * 86_400), now), "3 d ago");
-        assert_eq!(ago("en", before(30 * 86_400), now), "2025-10-25");
+        let utc = Clock::new("UTC", 24);
+        assert_eq!(ago("en", &utc, before(5), now), "just now");
+        assert_eq!(ago("en", &utc, before(180), now), "3 min ago");
+        assert_eq!(ago("ru", &utc, before(7_200), now), "2 ч назад");
+        assert_eq!(ago("en", &utc, before(3 * 86_400), now), "3 d ago");
+        assert_eq!(ago("en", &utc, before(30 * 86_400), now), "2025-10-25");
+        // Old dates are the user's local date.
+        let tokyo = Clock::new("Asia/Tokyo", 24);
+        let late = before(30 * 86_400) + chrono::Duration::hours(4);
+        assert_eq!(ago("en", &utc, late, now), "2025-10-25");
+        assert_eq!(ago("en", &tokyo, late, now), "2025-10-26");
         // A clock ahead of ours reads as now, not as negative time.
         assert_eq!(
-            ago("en", now + chrono::Duration::seconds(90), now),
+            ago("en", &utc, now + chrono::Duration::seconds(90), now),
             "just now"
         );
     }

@@ -3,6 +3,7 @@
 mod account;
 mod api;
 mod assets;
+mod clock;
 mod compose;
 mod conversation;
 mod conversation_actions;

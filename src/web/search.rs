@@ -32,7 +32,10 @@ pub async fn page(
     let lang = crate::web::page::language(&req, Some(&me));
     let mut ctx = tera::Context::new();
     ctx.insert("q", q.trim());
-    ctx.insert("rows", &row_views(lang, rows));
+    ctx.insert(
+        "rows",
+        &row_views(lang, &crate::web::clock::Clock::of(&me.user), rows),
+    );
     ctx.insert(
         "next_url",
         &next.map(|c| {
