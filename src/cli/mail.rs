@@ -300,7 +300,7 @@ pub fn mailbox(data: &Path, cmd: MailboxCommand) -> Result<(), CliError> {
             };
             let changes = changes_from(&args, &secrets)?;
             let now = db::now();
-            let id = diesel::Connection::transaction(&mut *conn, |c| {
+            let id = crate::db::dialect::write_transaction(&mut conn, |c| {
                 let id = mailbox::create(
                     c,
                     &mailbox::NewMailbox {
