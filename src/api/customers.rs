@@ -362,74 +362,31 @@ pub async fn update(
         .collect();
     checks.finish()?;
     run_tx(&state.pool, move |c| {
-        super::threads::check_customer_exists(c, id, "customerId")
-            .map_err(|_| ApiError::NotFound)?;
-        let wanted = replace.clone().unwrap_or_else(|| add.clone());
-        for e in &wanted {
-            if taken(c, e, Some(id))? {
-                return Err(ApiError::Conflict(format!(
-                    "{e} belongs to another customer"
-                )));
-            }
+        // Fields left out keep their value; the model saves the whole record.
+        let current = customer::profile(c, id)?.ok_or(ApiError::NotFound)?;
+        let keep = |new: &Option<String>, old: String| {
+            new.as_deref().map(|v| v.trim().to_string()).unwrap_or(old)
+        };
+        let mut emails = replace.clone().unwrap_or_else(|| current.emails.clone());
+        if replace.is_none() {
+            emails.extend(add.iter().filter(|e| !current.emails.contains(e)).cloned());
         }
-        let at = now();
-        crate::db::dialect::write_transaction(&mut *c, |c| {
-            let row = customers::table.find(id);
-            if let Some(v) = &b.first_name {
-                diesel::update(row)
-                    .set(customers::first_name.eq(v.trim()))
-                    .execute(c)?;
-            }
-            if let Some(v) = &b.last_name {
-                diesel::update(row)
-                    .set(customers::last_name.eq(v.trim()))
-                    .execute(c)?;
-            }
-            if let Some(v) = &b.company {
-                diesel::update(row)
-                    .set(customers::company.eq(v.trim()))
-                    .execute(c)?;
-            }
-            if let Some(v) = &b.job_title {
-                diesel::update(row)
-                    .set(customers::job_title.eq(v.trim()))
-                    .execute(c)?;
-            }
-            if let Some(v) = &b.notes {
-                diesel::update(row).set(customers::notes.eq(v)).execute(c)?;
-            }
-            if replace.is_some() {
-                diesel::delete(
-                    customer_emails::table
-                        .filter(customer_emails::customer_id.eq(id))
-                        .filter(customer_emails::email.ne_all(&wanted)),
-                )
-                .execute(c)?;
-            }
-            let have = customer::emails_of(c, id)?;
-            for e in wanted.iter().filter(|e| !have.contains(e)) {
-                diesel::insert_into(customer_emails::table)
-                    .values((
-                        customer_emails::customer_id.eq(id),
-                        customer_emails::email.eq(e),
-                        customer_emails::created_at.eq(at),
-                    ))
-                    .execute(c)?;
-            }
-            diesel::update(row)
-                .set(customers::updated_at.eq(at))
-                .execute(c)?;
-            event::record(
-                c,
-                EventKind::CustomerUpdated,
-                NewEvent {
-                    payload: serde_json::json!({"customer_id": id, "api": true}),
-                    ..NewEvent::default()
-                },
-            )?;
-            Ok::<_, diesel::result::Error>(())
-        })?;
-        Ok(())
+        let changes = customer::CustomerChanges {
+            first_name: keep(&b.first_name, current.first_name),
+            last_name: keep(&b.last_name, current.last_name),
+            company: keep(&b.company, current.company),
+            job_title: keep(&b.job_title, current.job_title),
+            notes: b.notes.clone().unwrap_or(current.notes),
+            emails,
+        };
+        match customer::update(c, id, &changes) {
+            Ok(()) => Ok(()),
+            Err(customer::CustomerError::NotFound) => Err(ApiError::NotFound),
+            Err(customer::CustomerError::EmailTaken(e)) => Err(ApiError::Conflict(format!(
+                "{e} belongs to another customer"
+            ))),
+            Err(customer::CustomerError::Db(e)) => Err(e.into()),
+        }
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -298,8 +298,9 @@ pub enum CustomerError {
     Db(#[from] diesel::result::Error),
 }
 
-/// Saves `changes` on customer `id`: fields, and the address list (added, removed) in one
-/// transaction. Conversations keep the address they were written from.
+/// Saves `changes` on customer `id`: fields, and the address list (added, removed), with a
+/// `customer_updated` event (modules, API webhooks), in one transaction. Conversations
+/// keep the address they were written from. The web page and the REST API both save here.
 pub fn update(
     conn: &mut AnyConnection,
     id: i64,
@@ -345,6 +346,14 @@ pub fn update(
                 .filter(customer_emails::email.ne_all(&changes.emails)),
         )
         .execute(c)?;
+        crate::models::event::record(
+            c,
+            crate::models::event::EventKind::CustomerUpdated,
+            crate::models::event::NewEvent {
+                payload: serde_json::json!({"customer_id": id}),
+                ..crate::models::event::NewEvent::default()
+            },
+        )?;
         Ok(())
     })
 }

@@ -150,6 +150,17 @@ fn customer_pages(backend: Backend) {
     assert_eq!(saved.status, 303, "{}", saved.body);
     let emails = customer::emails_of(&mut conn, anna).expect("emails");
     assert_eq!(emails, vec!["anna@shop.test", "anna@work.test"]);
+    // The edit tells modules and webhooks, like an API update does.
+    let updated: Vec<String> = postdesk::db::schema::events::table
+        .filter(postdesk::db::schema::events::kind.eq("customer_updated"))
+        .select(postdesk::db::schema::events::payload)
+        .load(&mut conn)
+        .expect("events");
+    assert_eq!(updated.len(), 1, "{updated:?}");
+    assert!(
+        updated[0].contains(&format!("\"customer_id\":{anna}")),
+        "{updated:?}"
+    );
 
     // Merge: the second customer's address and conversation move to Anna.
     let merge = format!("{path}/merge");
