@@ -11,7 +11,7 @@ use crate::crypto::Secrets;
 use crate::db::types::{AfterFetch, MailSecurity};
 use crate::db::{DbError, DbPool};
 use crate::mail::inbound::store::{InboundContext, Origin, Stored};
-use crate::mail::inbound::{IngestError, ingest};
+use crate::mail::inbound::{self, IngestError};
 use crate::models::{fetch_state, ingest_failure, mailbox};
 use crate::storage::FileStore;
 
@@ -276,45 +276,73 @@ impl Fetcher {
                 .filter_map(|f| Some((f.uid?, f.body()?)))
                 .collect();
             messages.sort_by_key(|(uid, _)| *uid);
-            // One transaction per chunk, a savepoint per message: every message still
+            // Parse each message and ask the modules first, outside the transaction (a
+            // module writing its storage would wait on the chunk's write lock). Then one
+            // write transaction per chunk, a savepoint per message: every message still
             // commits together with the checkpoint that covers it, and a failed one rolls
             // back alone; committing 50 at a time saves a WAL commit per message.
-            let handled = diesel::Connection::transaction(&mut **conn, |c| {
-                let mut handled = Vec::with_capacity(messages.len());
-                for (uid, raw) in messages {
+            let mut prepared = Vec::with_capacity(messages.len());
+            for (uid, raw) in messages {
+                let raw_path = self.files.put_raw(raw).map_err(FetchError::Disk)?;
+                let origin = Origin {
+                    mailbox: settings,
+                    folder,
+                    uidvalidity,
+                    uid: i64::from(uid),
+                    raw_path: &raw_path,
+                };
+                let ready = match inbound::prepare(conn, ctx, &origin, raw) {
+                    Err(e) if is_database_down(&e) => return Err(into_fetch_error(e)),
+                    other => other,
+                };
+                prepared.push((uid, raw_path, ready));
+            }
+            let handled = crate::db::dialect::write_transaction(conn, |c| {
+                let mut handled = Vec::with_capacity(prepared.len());
+                for (uid, raw_path, ready) in &prepared {
+                    let uid = *uid;
                     crate::fault::crash_point("before_commit");
-                    let raw_path = self.files.put_raw(raw).map_err(FetchError::Disk)?;
                     let origin = Origin {
                         mailbox: settings,
                         folder,
                         uidvalidity,
                         uid: i64::from(uid),
-                        raw_path: &raw_path,
+                        raw_path,
                     };
                     let checkpoint = |c: &mut crate::db::AnyConnection| {
                         fetch_state::advance(c, state.id, uidvalidity, i64::from(uid))
                     };
-                    match ingest(c, ctx, &origin, raw, checkpoint) {
-                        Ok(Stored::Duplicate | Stored::OwnMessage) => report.duplicates += 1,
-                        Ok(_) => report.stored += 1,
-                        Err(e) if is_database_down(&e) => return Err(into_fetch_error(e)),
-                        Err(e) => {
-                            tracing::error!(mailbox.id = settings.id, folder, message.uid = uid, error = %e, "message recorded in the ingestion log");
-                            diesel::Connection::transaction(c, |c| {
-                                ingest_failure::record(
-                                    c,
-                                    settings.id,
-                                    folder,
-                                    uidvalidity,
-                                    i64::from(uid),
-                                    &e.to_string(),
-                                    &raw_path,
-                                )?;
-                                checkpoint(c)
-                            })?;
-                            report.failed += 1;
-                        }
-                    }
+                    let failure = match ready {
+                        Ok(p) => match inbound::store_prepared(c, ctx, &origin, p, checkpoint) {
+                            Ok(Stored::Duplicate | Stored::OwnMessage) => {
+                                report.duplicates += 1;
+                                handled.push(uid);
+                                continue;
+                            }
+                            Ok(_) => {
+                                report.stored += 1;
+                                handled.push(uid);
+                                continue;
+                            }
+                            Err(e) if is_database_down(&e) => return Err(into_fetch_error(e)),
+                            Err(e) => e.to_string(),
+                        },
+                        Err(e) => e.to_string(),
+                    };
+                    tracing::error!(mailbox.id = settings.id, folder, message.uid = uid, error = %failure, "message recorded in the ingestion log");
+                    crate::db::dialect::write_transaction(c, |c| {
+                        ingest_failure::record(
+                            c,
+                            settings.id,
+                            folder,
+                            uidvalidity,
+                            i64::from(uid),
+                            &failure,
+                            raw_path,
+                        )?;
+                        checkpoint(c)
+                    })?;
+                    report.failed += 1;
                     handled.push(uid);
                 }
                 Ok::<_, FetchError>(handled)

@@ -41,9 +41,46 @@ pub fn ingest<F>(
 where
     F: FnOnce(&mut AnyConnection) -> diesel::QueryResult<()>,
 {
-    let mail = parse::parse(raw)?;
+    let prepared = prepare(conn, ctx, origin, raw)?;
     crate::db::dialect::write_transaction(&mut *conn, |c| {
-        let stored = store::store_message(c, ctx, origin, &mail)?;
+        store_prepared(c, ctx, origin, &prepared, also)
+    })
+}
+
+/// A parsed message with the modules' verdict on it, ready to store.
+pub struct Prepared {
+    mail: parse::ParsedMail,
+    verdict: crate::hooks::filters::InboundVerdict,
+}
+
+/// Parses a raw message and asks the modules about it. Call this outside the transaction
+/// that stores it: a module that writes its storage does so on another connection, which
+/// would wait on that transaction's write lock.
+pub fn prepare(
+    conn: &mut AnyConnection,
+    ctx: &InboundContext<'_>,
+    origin: &Origin<'_>,
+    raw: &[u8],
+) -> Result<Prepared, IngestError> {
+    let mail = parse::parse(raw)?;
+    let verdict = module_filter::ask_modules(conn, ctx, origin, &mail)?;
+    Ok(Prepared { mail, verdict })
+}
+
+/// Stores a prepared message and runs `also`, inside the caller's write transaction (a
+/// savepoint: a failure rolls back this message alone).
+pub fn store_prepared<F>(
+    conn: &mut AnyConnection,
+    ctx: &InboundContext<'_>,
+    origin: &Origin<'_>,
+    prepared: &Prepared,
+    also: F,
+) -> Result<Stored, IngestError>
+where
+    F: FnOnce(&mut AnyConnection) -> diesel::QueryResult<()>,
+{
+    crate::db::dialect::write_transaction(&mut *conn, |c| {
+        let stored = store::store_message(c, ctx, origin, &prepared.mail, &prepared.verdict)?;
         also(c)?;
         Ok(stored)
     })

@@ -13,7 +13,6 @@ use crate::db::types::{
 use crate::db::{self, AnyConnection};
 use crate::hooks::filters::InboundVerdict;
 use crate::mail::inbound::classify::{Classification, classify};
-use crate::mail::inbound::module_filter;
 use crate::mail::inbound::parse::{MailAddress, ParsedMail};
 use crate::mail::inbound::quotes;
 use crate::mail::inbound::threading::{self, Decision, ThreadingRules};
@@ -94,11 +93,10 @@ pub fn store_message(
     ctx: &InboundContext<'_>,
     origin: &Origin<'_>,
     mail: &ParsedMail,
+    verdict: &InboundVerdict,
 ) -> Result<Stored, StoreError> {
-    // First, before this transaction reads anything: a module may write its storage
-    // meanwhile, and on SQLite a transaction whose snapshot predates that write could not
-    // write afterwards. (So modules are asked about duplicates too; see modules/README.md.)
-    let verdict = module_filter::ask_modules(conn, ctx, origin, mail)?;
+    // The modules were asked before this transaction began (`super::prepare`), duplicates
+    // included (see modules/README.md).
     let mailbox_id = origin.mailbox.id;
     let seen: i64 = inbound_messages::table
         .filter(inbound_messages::mailbox_id.eq(mailbox_id))
@@ -118,7 +116,7 @@ pub fn store_message(
 
     let mailbox_id = match verdict {
         InboundVerdict::Drop { .. } => return Ok(Stored::Dropped),
-        InboundVerdict::Move { mailbox_id } => mailbox_id,
+        InboundVerdict::Move { mailbox_id } => *mailbox_id,
         InboundVerdict::Keep | InboundVerdict::Spam { .. } => mailbox_id,
     };
 
