@@ -28,6 +28,14 @@ pub enum MailboxCommand {
         #[command(flatten)]
         args: MailboxArgs,
     },
+    /// Send a test message through the mailbox's outgoing server and print its answer.
+    TestSmtp {
+        /// The mailbox id.
+        id: i64,
+        /// Where the test message goes.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 /// Connection security, as typed on the command line.
@@ -333,6 +341,21 @@ pub fn mailbox(data: &Path, cmd: MailboxCommand) -> Result<(), CliError> {
                 )));
             }
             println!("mailbox {id} updated");
+        }
+        MailboxCommand::TestSmtp { id, to } => {
+            let settings = mailbox::outbound_settings(&mut conn, id)?.ok_or_else(|| {
+                CliError(format!(
+                    "mailbox {id} does not exist (see `postdesk mailbox list`)"
+                ))
+            })?;
+            let answer = crate::mail::outbound::transport::send_test(&settings, &secrets, &to)
+                .map_err(|e| {
+                    CliError(format!(
+                        "mailbox {id}: the test message to {to} was not sent: {e} (check the \
+                         --smtp-* settings with `postdesk mailbox update`)"
+                    ))
+                })?;
+            println!("sent: {answer}");
         }
         MailboxCommand::List => {
             println!(

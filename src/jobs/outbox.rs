@@ -198,7 +198,10 @@ pub fn spawn(sender: Sender, count: u32) -> std::io::Result<()> {
                 let mut transports = Transports::default();
                 loop {
                     match sender.process_due(&mut transports, 10) {
-                        Ok(0) => std::thread::sleep(Duration::from_millis(500)),
+                        Ok(0) => {
+                            transports.close_idle();
+                            std::thread::sleep(Duration::from_millis(500));
+                        }
                         Ok(_) => {}
                         Err(e) => {
                             tracing::error!(error = %e, "outbox worker: database unavailable");

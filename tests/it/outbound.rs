@@ -928,3 +928,93 @@ fn a_module_can_veto_the_status_a_reply_would_set() {
         ConversationStatus::Closed.as_i16()
     );
 }
+
+/// Runs `postdesk mailbox test-smtp` against `capture` with the given security and
+/// trust; returns the command's output.
+fn test_smtp(
+    env: &Env,
+    capture: &SmtpCapture,
+    security: &str,
+    password: &str,
+    trust: &[(&str, &str)],
+) -> std::process::Output {
+    let pw = env.data.path().join("smtp-password");
+    std::fs::write(&pw, format!("{password}\n")).expect("password file");
+    let id = env.mailbox_id.to_string();
+    let port = capture.port.to_string();
+    let up = env.cli(
+        &[
+            "mailbox",
+            "update",
+            &id,
+            "--smtp-host",
+            "localhost",
+            "--smtp-port",
+            &port,
+            "--smtp-security",
+            security,
+            "--smtp-user",
+            "agent",
+            "--smtp-password-file",
+            &pw.display().to_string(),
+        ],
+        &[],
+    );
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    env.cli(
+        &["mailbox", "test-smtp", &id, "--to", "admin@customer.test"],
+        trust,
+    )
+}
+
+#[test]
+fn sends_over_tls_and_starttls_with_authentication() {
+    let env = Env::new(Backend::Sqlite);
+    let cert = std::env::var("POSTDESK_TEST_IMAP_CERT").expect("tests/run sets the test CA");
+    let trust = [("SSL_CERT_FILE", cert.as_str())];
+    for mode in ["tls", "starttls"] {
+        let capture = SmtpCapture::start_secure(mode);
+        let out = test_smtp(&env, &capture, mode, "secret", &trust);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.starts_with("sent: 250"),
+            "{mode}: {stdout} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mail = capture.wait_for(1);
+        assert!(
+            mail.contains("Subject: Postdesk test message"),
+            "{mode}: {mail}"
+        );
+
+        // A wrong password: the server's refusal, named; nothing captured.
+        let out = test_smtp(&env, &capture, mode, "wrong", &trust);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{mode}: a wrong password must fail");
+        assert!(stderr.contains("535"), "{mode}: {stderr}");
+        assert!(stderr.contains("not sent"), "{mode}: {stderr}");
+
+        // A certificate nobody vouches for: refused before the password is sent.
+        let empty = env.data.path().join("no-such-ca.pem");
+        let untrusted = [("SSL_CERT_FILE", empty.to_str().expect("utf-8"))];
+        let out = test_smtp(&env, &capture, mode, "secret", &untrusted);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "{mode}: an untrusted certificate must fail"
+        );
+        assert!(
+            stderr.to_lowercase().contains("certificate"),
+            "{mode}: {stderr}"
+        );
+        assert_eq!(
+            capture.messages().len(),
+            1,
+            "{mode}: only the good send arrived"
+        );
+    }
+}

@@ -241,8 +241,26 @@ impl SmtpCapture {
         Self::start_on(port)
     }
 
+    /// Starts one that wants `mode` ("starttls" or "tls") with Dovecot's test certificate
+    /// (`POSTDESK_TEST_IMAP_CERT`, for `localhost`) and AUTH as agent / secret.
+    pub fn start_secure(mode: &str) -> SmtpCapture {
+        let cert = std::env::var("POSTDESK_TEST_IMAP_CERT").unwrap_or_else(|_| {
+            panic!("POSTDESK_TEST_IMAP_CERT is not set: run the suite with tests/run")
+        });
+        let key = std::path::Path::new(&cert).with_file_name("key.pem");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port();
+        Self::spawn(port, &[mode, &cert, &key.display().to_string()])
+    }
+
     /// Starts one on `port` (e.g. where a server was "down" before).
     pub fn start_on(port: u16) -> SmtpCapture {
+        Self::spawn(port, &[])
+    }
+
+    fn spawn(port: u16, extra: &[&str]) -> SmtpCapture {
         let python = std::env::var("POSTDESK_TEST_PYTHON")
             .unwrap_or_else(|_| panic!("POSTDESK_TEST_PYTHON is not set: run the suite with tests/run (it needs python3-aiosmtpd)"));
         let dir = tempfile::tempdir().expect("capture dir");
@@ -251,6 +269,7 @@ impl SmtpCapture {
             .arg(script)
             .arg(dir.path())
             .arg(port.to_string())
+            .args(extra)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
