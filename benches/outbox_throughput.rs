@@ -1,8 +1,14 @@
 //! Outbox throughput: N replies enqueued in SQLite, sent by 4 workers (env WORKERS) to a capture SMTP
-//! server on loopback (tests/smtp_capture.py, Debian's python3-aiosmtpd).
-//! Run: `cargo bench --bench outbox_throughput [-- N]` (default 2000). Figures go to
-//! docs/BENCHMARKS.md.
+//! server on loopback: the tests' tests/smtp_capture.py (Debian's python3-aiosmtpd), or
+//! with `SINK=threads` a minimal SMTP sink in this process (a thread per connection,
+//! each message written to a file), which costs far less per message than aiosmtpd, so
+//! the figure is Postdesk's rather than the Python server's.
+//! Run: `[SINK=threads] cargo bench --bench outbox_throughput [-- N]` (default 2000).
+//! Figures go to docs/BENCHMARKS.md.
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use postdesk::conversations::reply::{self, ReplyInput, SendContext};
@@ -30,25 +36,13 @@ fn main() -> Result<(), DbError> {
         .next()
         .unwrap_or(2000);
     let dir = tempfile::tempdir().map_err(|e| DbError::Migration(e.to_string()))?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(2525);
     let capture = dir.path().join("capture");
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_capture.py");
-    let mut server = std::process::Command::new("/usr/bin/python3")
-        .arg(script)
-        .arg(&capture)
-        .arg(port.to_string())
-        .spawn()
-        .map_err(|e| {
-            DbError::Migration(format!(
-                "cannot start the capture server (apt-get install python3-aiosmtpd): {e}"
-            ))
-        })?;
-    while !capture.join("ready").exists() {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (port, mut server) = if std::env::var("SINK").is_ok_and(|s| s == "threads") {
+        (start_sink(capture.clone())?, None)
+    } else {
+        let (port, child) = start_aiosmtpd(&capture)?;
+        (port, Some(child))
+    };
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let pool = db::connect_pool(&url, 8)?;
     let mut conn = pool.get().map_err(DbError::Pool)?;
@@ -154,12 +148,103 @@ fn main() -> Result<(), DbError> {
             .count()
         })
         .unwrap_or(0);
-    let _ = server.kill();
+    if let Some(server) = &mut server {
+        let _ = server.kill();
+    }
     println!(
-        "outbox: {sent}/{n} messages sent by {} workers in {:.2}s = {:.0} messages/s",
+        "outbox: {sent}/{n} messages sent to {} by {} workers in {:.2}s = {:.0} messages/s",
+        if server.is_some() {
+            "aiosmtpd"
+        } else {
+            "the thread sink"
+        },
         workers(),
         took.as_secs_f64(),
         sent as f64 / took.as_secs_f64()
     );
     Ok(())
+}
+
+fn failed(what: &str, e: impl std::fmt::Display) -> DbError {
+    DbError::Migration(format!("{what}: {e}"))
+}
+
+/// tests/smtp_capture.py on a free port.
+fn start_aiosmtpd(capture: &Path) -> Result<(u16, std::process::Child), DbError> {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| failed("no free port", e))?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_capture.py");
+    let server = std::process::Command::new("/usr/bin/python3")
+        .arg(script)
+        .arg(capture)
+        .arg(port.to_string())
+        .spawn()
+        .map_err(|e| {
+            failed(
+                "cannot start the capture server (apt-get install python3-aiosmtpd)",
+                e,
+            )
+        })?;
+    while !capture.join("ready").exists() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok((port, server))
+}
+
+/// A minimal SMTP server: greets, says 250 to every command, takes DATA up to the lone
+/// ".", and writes each message to `capture`/NNNN-T.eml.
+fn start_sink(capture: PathBuf) -> Result<u16, DbError> {
+    std::fs::create_dir_all(&capture).map_err(|e| failed("capture dir", e))?;
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| failed("sink", e))?;
+    let port = listener.local_addr().map_err(|e| failed("sink", e))?.port();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(stream) = stream else { continue };
+            let capture = capture.clone();
+            std::thread::spawn(move || sink_session(n, stream, &capture));
+        }
+    });
+    Ok(port)
+}
+
+fn sink_session(n: usize, stream: std::net::TcpStream, capture: &Path) -> std::io::Result<()> {
+    let _ = stream.set_nodelay(true);
+    let mut out = stream.try_clone()?;
+    let mut lines = BufReader::new(stream);
+    out.write_all(b"220 sink ESMTP\r\n")?;
+    let mut line = Vec::new();
+    let mut count = 0;
+    loop {
+        line.clear();
+        if lines.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        let upper = line.to_ascii_uppercase();
+        if upper.starts_with(b"EHLO") {
+            out.write_all(b"250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")?;
+        } else if upper.starts_with(b"DATA") {
+            out.write_all(b"354 go on\r\n")?;
+            let mut message = Vec::new();
+            loop {
+                line.clear();
+                if lines.read_until(b'\n', &mut line)? == 0 {
+                    return Ok(());
+                }
+                if line == b".\r\n" {
+                    break;
+                }
+                message.extend_from_slice(&line);
+            }
+            count += 1;
+            std::fs::write(capture.join(format!("{n:04}-{count}.eml")), &message)?;
+            out.write_all(b"250 2.0.0 captured\r\n")?;
+        } else if upper.starts_with(b"QUIT") {
+            out.write_all(b"221 bye\r\n")?;
+            return Ok(());
+        } else {
+            out.write_all(b"250 ok\r\n")?;
+        }
+    }
 }
