@@ -69,6 +69,7 @@ while done < n:
 print(f"serve: RSS {idle:.1f} MiB at start, peak {peak:.1f} MiB sampled (VmHWM {rss('VmHWM'):.1f} MiB) "
       f"while fetching {n} messages in {time.time() - start:.1f} s; {rss('VmRSS'):.1f} MiB after")
 PY
+    echo "serve log: $(grep -c 'database is locked' "$T/serve.log" || true) lines with 'database is locked', $(grep -c ' ERROR ' "$T/serve.log" || true) errors"
     exit 0
 fi
 start=$(date +%s.%N)

@@ -15,8 +15,11 @@ use crate::mail::inbound::{self, IngestError};
 use crate::models::{fetch_state, ingest_failure, mailbox};
 use crate::storage::FileStore;
 
-/// How many messages one UID FETCH asks for (bounds memory on a large backlog).
-const CHUNK: usize = 50;
+/// How many messages one UID FETCH asks for, at most.
+const CHUNK: usize = 200;
+/// How many bytes of mail one UID FETCH asks for, at most (a single larger message is
+/// fetched alone): with [`CHUNK`] this bounds memory on a large backlog.
+const CHUNK_BYTES: u64 = 16 << 20;
 
 /// Why a fetch stopped.
 #[derive(Debug, thiserror::Error)]
@@ -266,7 +269,8 @@ impl Fetcher {
         let total = uids.len();
         progress(Progress::Folder { folder, total });
         let mut done = 0;
-        for chunk in uids.chunks(CHUNK) {
+        for chunk in chunks(&uids, &message_sizes(session, &uids).map_err(imap_err)?) {
+            let chunk = chunk.as_slice();
             let set = uid_set(chunk);
             let fetches = session
                 .uid_fetch(&set, "(UID BODY.PEEK[])")
@@ -280,7 +284,7 @@ impl Fetcher {
             // module writing its storage would wait on the chunk's write lock). Then one
             // write transaction per chunk, a savepoint per message: every message still
             // commits together with the checkpoint that covers it, and a failed one rolls
-            // back alone; committing 50 at a time saves a WAL commit per message.
+            // back alone; committing a chunk at a time saves a WAL commit per message.
             let mut prepared = Vec::with_capacity(messages.len());
             for (uid, raw) in messages {
                 let raw_path = self.files.put_raw(raw).map_err(FetchError::Disk)?;
@@ -390,6 +394,46 @@ fn after_commit(
     }
 }
 
+/// The size of each message in `uids` (RFC822.SIZE), asked 5,000 at a time.
+fn message_sizes(
+    session: &mut ImapSession,
+    uids: &[u32],
+) -> Result<std::collections::HashMap<u32, u64>, String> {
+    let mut sizes = std::collections::HashMap::with_capacity(uids.len());
+    for part in uids.chunks(5000) {
+        let fetches = session
+            .uid_fetch(uid_set(part), "(UID RFC822.SIZE)")
+            .map_err(|e| format!("UID FETCH RFC822.SIZE failed: {e}"))?;
+        for f in fetches.iter() {
+            if let (Some(uid), Some(size)) = (f.uid, f.size) {
+                sizes.insert(uid, u64::from(size));
+            }
+        }
+    }
+    Ok(sizes)
+}
+
+/// Splits sorted `uids` into fetch chunks of at most [`CHUNK`] messages and
+/// [`CHUNK_BYTES`] bytes (a message of unknown size counts as 64 KiB).
+fn chunks(uids: &[u32], sizes: &std::collections::HashMap<u32, u64>) -> Vec<Vec<u32>> {
+    let mut out: Vec<Vec<u32>> = Vec::new();
+    let mut current: Vec<u32> = Vec::new();
+    let mut bytes = 0;
+    for &uid in uids {
+        let size = sizes.get(&uid).copied().unwrap_or(64 << 10);
+        if !current.is_empty() && (current.len() == CHUNK || bytes + size > CHUNK_BYTES) {
+            out.push(std::mem::take(&mut current));
+            bytes = 0;
+        }
+        current.push(uid);
+        bytes += size;
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
 /// A compact UID set: `1:5,8,10:12`.
 pub fn uid_set(sorted: &[u32]) -> String {
     let mut parts: Vec<String> = Vec::new();
@@ -439,6 +483,21 @@ pub const POLL_EVERY: Duration = Duration::from_secs(5);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunks_are_bounded_by_count_and_bytes() {
+        let uids: Vec<u32> = (1..=450).collect();
+        let small: std::collections::HashMap<u32, u64> = uids.iter().map(|&u| (u, 2_000)).collect();
+        let lens: Vec<usize> = chunks(&uids, &small).iter().map(Vec::len).collect();
+        assert_eq!(lens, vec![200, 200, 50]);
+        // 5 MB each: three fit in 16 MiB; a 40 MB message goes alone.
+        let mut big: std::collections::HashMap<u32, u64> =
+            (1..=7).map(|u| (u, 5_000_000)).collect();
+        big.insert(4, 40_000_000);
+        let split = chunks(&[1, 2, 3, 4, 5, 6, 7], &big);
+        assert_eq!(split, vec![vec![1, 2, 3], vec![4], vec![5, 6, 7]]);
+        assert!(chunks(&[], &big).is_empty());
+    }
 
     #[test]
     fn uid_sets_are_compact() {
