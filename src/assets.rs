@@ -1,7 +1,7 @@
 //! Files compiled into the binary: page templates, public assets and the installer's own
 //! files. A folder in the data directory may override any of them by name.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use rust_embed::RustEmbed;
@@ -24,6 +24,21 @@ pub struct TemplateError(String);
 /// Builds the template set: every file under `override_dir` (if it exists) plus every
 /// embedded template not overridden there.
 pub fn load_templates(override_dir: &Path) -> Result<tera::Tera, TemplateError> {
+    build_templates(template_sources(override_dir)?)
+}
+
+/// Parses `sources` (name → text) into the template set.
+pub fn build_templates(sources: BTreeMap<String, String>) -> Result<tera::Tera, TemplateError> {
+    let mut tera = tera::Tera::default();
+    tera.autoescape_on(vec![".html"]);
+    tera.add_raw_templates(sources)
+        .map_err(|e| TemplateError(describe_tera_error(&e)))?;
+    Ok(tera)
+}
+
+/// The text of every template: the files under `override_dir` (if it exists) and every
+/// embedded template not overridden there.
+pub fn template_sources(override_dir: &Path) -> Result<BTreeMap<String, String>, TemplateError> {
     let mut sources: BTreeMap<String, String> = BTreeMap::new();
     if override_dir.is_dir() {
         collect_dir(override_dir, override_dir, &mut sources)?;
@@ -38,11 +53,79 @@ pub fn load_templates(override_dir: &Path) -> Result<tera::Tera, TemplateError> 
             .map_err(|_| TemplateError(format!("template {name} is not UTF-8")))?;
         sources.insert(name.into_owned(), text);
     }
-    let mut tera = tera::Tera::default();
-    tera.autoescape_on(vec![".html"]);
-    tera.add_raw_templates(sources)
-        .map_err(|e| TemplateError(describe_tera_error(&e)))?;
-    Ok(tera)
+    Ok(sources)
+}
+
+/// Which messages of the catalog each template needs: the `t.key` names in it and in the
+/// templates it extends or includes, or every message where one of them looks a message
+/// up by a computed name (`t[name]`). Pages then hand Tera those few dozen messages
+/// instead of the whole catalog (about 500), whose copy into every page's context was a
+/// tenth of a mailbox page's time.
+#[derive(Debug, Default)]
+pub struct CatalogUse(HashMap<String, Option<BTreeSet<String>>>);
+
+impl CatalogUse {
+    /// Reads `sources` (name → text).
+    pub fn of(sources: &BTreeMap<String, String>) -> CatalogUse {
+        let mut uses = HashMap::new();
+        for name in sources.keys() {
+            let mut keys = BTreeSet::new();
+            let mut seen = BTreeSet::new();
+            let complete = collect_keys(sources, name, &mut keys, &mut seen);
+            uses.insert(name.clone(), complete.then_some(keys));
+        }
+        CatalogUse(uses)
+    }
+
+    /// The message names `template` needs; `None`: all of them.
+    pub fn keys(&self, template: &str) -> Option<&BTreeSet<String>> {
+        self.0.get(template).and_then(Option::as_ref)
+    }
+}
+
+/// Adds the `t.key` names of `name` and what it extends or includes to `keys`; false when
+/// one of them uses `t[…]` or names a template that is not there.
+fn collect_keys(
+    sources: &BTreeMap<String, String>,
+    name: &str,
+    keys: &mut BTreeSet<String>,
+    seen: &mut BTreeSet<String>,
+) -> bool {
+    if !seen.insert(name.to_string()) {
+        return true;
+    }
+    let Some(text) = sources.get(name) else {
+        return false;
+    };
+    let bytes = text.as_bytes();
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    for (i, _) in text.match_indices('t') {
+        if i > 0 && ident(bytes[i - 1]) {
+            continue;
+        }
+        match bytes.get(i + 1) {
+            Some(b'[') => return false,
+            Some(b'.') => {
+                let rest = &bytes[i + 2..];
+                let len = rest.iter().take_while(|b| ident(**b)).count();
+                if len > 0 {
+                    keys.insert(text[i + 2..i + 2 + len].to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    for tag in ["{% extends \"", "{% include \"", "{% import \""] {
+        for (i, _) in text.match_indices(tag) {
+            let rest = &text[i + tag.len()..];
+            if let Some(end) = rest.find('"')
+                && !collect_keys(sources, &rest[..end], keys, seen)
+            {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 fn collect_dir(
@@ -115,6 +198,37 @@ mod tests {
             .expect("render");
         assert_eq!(out, "custom home");
         assert!(tera.get_template_names().any(|n| n == "layout.html"));
+    }
+
+    #[test]
+    fn catalog_use_follows_extends_and_includes() {
+        let sources: BTreeMap<String, String> = [
+            ("base.html", "{{ t.app_name }} {% block c %}{% endblock c %}"),
+            ("part.html", "<b>{{ t.part_key }}</b>{{ at.not_a_key }}"),
+            (
+                "page.html",
+                "{% extends \"base.html\" %}{% block c %}{{ t.page_key }}{% include \"part.html\" %}{% endblock c %}",
+            ),
+            ("dynamic.html", "{% extends \"base.html\" %}{{ t[name] }}"),
+            ("broken.html", "{% include \"missing.html\" %}"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let uses = CatalogUse::of(&sources);
+        let keys: Vec<&str> = uses
+            .keys("page.html")
+            .expect("a known set")
+            .iter()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["app_name", "page_key", "part_key"]);
+        assert!(
+            uses.keys("dynamic.html").is_none(),
+            "t[…] needs every message"
+        );
+        assert!(uses.keys("broken.html").is_none());
+        assert!(uses.keys("unknown.html").is_none());
     }
 
     #[test]

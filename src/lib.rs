@@ -42,6 +42,8 @@ pub struct AppState {
     pub pool: db::DbPool,
     /// Page templates (embedded, overridable from `<data>/templates`).
     pub templates: Arc<tera::Tera>,
+    /// Which catalog messages each template needs.
+    pub catalog_use: Arc<assets::CatalogUse>,
     /// The modules found in `<data>/modules` and their hooks.
     pub hooks: Arc<hooks::Registry>,
 }
@@ -56,7 +58,9 @@ impl AppState {
                 models::system_settings::load_general(&mut conn).map_err(db::DbError::Query)?;
             models::system_settings::remember_general(general);
         }
-        let templates = assets::load_templates(&config.data_dir.join("templates"))?;
+        let sources = assets::template_sources(&config.data_dir.join("templates"))?;
+        let catalog_use = assets::CatalogUse::of(&sources);
+        let templates = assets::build_templates(sources)?;
         let hooks = hooks::Registry::load(
             pool.clone(),
             &config.data_dir,
@@ -67,6 +71,7 @@ impl AppState {
             config: Arc::new(config),
             pool,
             templates: Arc::new(templates),
+            catalog_use: Arc::new(catalog_use),
             hooks: Arc::new(hooks),
         })
     }

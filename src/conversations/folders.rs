@@ -507,7 +507,6 @@ struct Base {
     mailbox_id: i64,
     subject: String,
     preview: String,
-    customer_id: Option<i64>,
     customer_email: String,
     threads_count: i32,
     has_attachments: bool,
@@ -517,14 +516,27 @@ struct Base {
     last_reply_at: NaiveDateTime,
 }
 
-/// "First Last" by id.
-fn full_names(rows: Vec<(i64, String, String)>) -> HashMap<i64, String> {
-    rows.into_iter()
-        .map(|(id, f, l)| (id, format!("{f} {l}").trim().to_string()))
-        .collect()
+/// What [`rows_for`] reads beside the conversation: the customer's and the assignee's
+/// names, whether the user starred it, and when the user last read it.
+#[derive(Queryable)]
+struct Extra {
+    customer_first: Option<String>,
+    customer_last: Option<String>,
+    agent_first: Option<String>,
+    agent_last: Option<String>,
+    starred: Option<i64>,
+    read_at: Option<NaiveDateTime>,
+}
+
+/// "First Last", or "" when there is no such person.
+fn full_name(first: Option<String>, last: Option<String>) -> String {
+    format!("{} {}", first.unwrap_or_default(), last.unwrap_or_default())
+        .trim()
+        .to_string()
 }
 
 /// The list rows of `ids`, in the order given, as `user_id` sees them (unread, starred).
+/// One query: the customer, the assignee, the user's star and read mark are joined in.
 pub(crate) fn rows_for(
     conn: &mut AnyConnection,
     ids: &[i64],
@@ -533,81 +545,65 @@ pub(crate) fn rows_for(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let bases: Vec<Base> = conversations::table
+    let found: Vec<(Base, Extra)> = conversations::table
+        .left_join(customers::table.on(conversations::customer_id.eq(customers::id.nullable())))
+        .left_join(users::table.on(conversations::user_id.eq(users::id.nullable())))
+        .left_join(
+            stars::table.on(stars::conversation_id
+                .eq(conversations::id)
+                .and(stars::user_id.eq(user_id))),
+        )
+        .left_join(
+            conversation_reads::table.on(conversation_reads::conversation_id
+                .eq(conversations::id)
+                .and(conversation_reads::user_id.eq(user_id))),
+        )
         .filter(conversations::id.eq_any(ids))
         .select((
-            conversations::id,
-            conversations::number,
-            conversations::mailbox_id,
-            conversations::subject,
-            conversations::preview,
-            conversations::customer_id,
-            conversations::customer_email,
-            conversations::threads_count,
-            conversations::has_attachments,
-            conversations::user_id,
-            conversations::status,
-            conversations::state,
-            conversations::last_reply_at,
+            (
+                conversations::id,
+                conversations::number,
+                conversations::mailbox_id,
+                conversations::subject,
+                conversations::preview,
+                conversations::customer_email,
+                conversations::threads_count,
+                conversations::has_attachments,
+                conversations::user_id,
+                conversations::status,
+                conversations::state,
+                conversations::last_reply_at,
+            ),
+            (
+                customers::first_name.nullable(),
+                customers::last_name.nullable(),
+                users::first_name.nullable(),
+                users::last_name.nullable(),
+                stars::conversation_id.nullable(),
+                conversation_reads::read_at.nullable(),
+            ),
         ))
         .load(conn)?;
-    let customer_ids: Vec<i64> = bases.iter().filter_map(|b| b.customer_id).collect();
-    let names = full_names(
-        customers::table
-            .filter(customers::id.eq_any(&customer_ids))
-            .select((customers::id, customers::first_name, customers::last_name))
-            .load(conn)?,
-    );
-    let user_ids: Vec<i64> = bases.iter().filter_map(|b| b.user_id).collect();
-    let agents = full_names(
-        users::table
-            .filter(users::id.eq_any(&user_ids))
-            .select((users::id, users::first_name, users::last_name))
-            .load(conn)?,
-    );
-    let starred: BTreeSet<i64> = stars::table
-        .filter(stars::user_id.eq(user_id))
-        .filter(stars::conversation_id.eq_any(ids))
-        .select(stars::conversation_id)
-        .load::<i64>(conn)?
+    let mut by_id: HashMap<i64, ListRow> = found
         .into_iter()
-        .collect();
-    let read: HashMap<i64, NaiveDateTime> = conversation_reads::table
-        .filter(conversation_reads::user_id.eq(user_id))
-        .filter(conversation_reads::conversation_id.eq_any(ids))
-        .select((
-            conversation_reads::conversation_id,
-            conversation_reads::read_at,
-        ))
-        .load::<(i64, NaiveDateTime)>(conn)?
-        .into_iter()
-        .collect();
-    let mut by_id: HashMap<i64, ListRow> = bases
-        .into_iter()
-        .map(|b| {
+        .map(|(b, x)| {
             let row = ListRow {
                 id: b.id,
                 number: b.number,
                 mailbox_id: b.mailbox_id,
                 subject: b.subject,
                 preview: b.preview,
-                customer_name: b
-                    .customer_id
-                    .and_then(|c| names.get(&c).cloned())
-                    .unwrap_or_default(),
+                customer_name: full_name(x.customer_first, x.customer_last),
                 customer_email: b.customer_email,
                 threads_count: b.threads_count,
                 has_attachments: b.has_attachments,
                 assignee_id: b.user_id,
-                assignee_name: b
-                    .user_id
-                    .and_then(|u| agents.get(&u).cloned())
-                    .unwrap_or_default(),
+                assignee_name: full_name(x.agent_first, x.agent_last),
                 status: b.status,
                 state: b.state,
                 last_reply_at: b.last_reply_at,
-                unread: read.get(&b.id).is_none_or(|at| *at < b.last_reply_at),
-                starred: starred.contains(&b.id),
+                unread: x.read_at.is_none_or(|at| at < b.last_reply_at),
+                starred: x.starred.is_some(),
             };
             (b.id, row)
         })

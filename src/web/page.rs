@@ -50,7 +50,18 @@ pub fn render_status(
     let (csrf, cookie): (String, Option<Cookie<'static>>) = page_csrf(req, user)?;
     ctx.insert("lang", lang);
     ctx.insert("company_name", &system_settings::general().company_name);
-    ctx.insert("t", i18n::catalog(lang));
+    let catalog = i18n::catalog(lang);
+    match state.catalog_use.keys(template) {
+        Some(keys) => {
+            let used: std::collections::BTreeMap<&str, &str> = keys
+                .iter()
+                .filter_map(|k| catalog.get_key_value(k))
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            ctx.insert("t", &used);
+        }
+        None => ctx.insert("t", catalog),
+    }
     ctx.insert("csrf_token", &csrf);
     ctx.insert("languages", i18n::LANGUAGES);
     // `?done=saved` after a redirect shows the catalog's `done_saved` notice.
