@@ -6,8 +6,9 @@
 //!   contain the text, and message bodies that contain it.
 //!
 //! Limitation (a simple indexed search; ranked full-text search comes in its own issue):
-//! text matching is `LIKE` on lower-cased text, so on SQLite only ASCII letters match
-//! case-insensitively; each kind of text match keeps the newest [`CANDIDATES`]
+//! text matching is `LIKE` on lower-cased text (on SQLite plain `LIKE`, which folds ASCII
+//! case itself, as SQLite's `lower()` would: only ASCII letters match case-insensitively
+//! there, and not lower-casing every body saves a copy of each one read); each kind of text match keeps the newest [`CANDIDATES`]
 //! conversations, and bodies are searched in the newest [`BODY_WINDOW`] threads only.
 //! Results are newest first by `(last_reply_at, id)`, keyset-paginated like the folders.
 
@@ -121,6 +122,8 @@ pub fn search(
     folders::page(conn, keys, user.id, limit)
 }
 
+type Db = <AnyConnection as diesel::Connection>::Backend;
+
 /// Conversation ids whose customer's name, subject or a recent message body matches.
 fn text_candidates(conn: &mut AnyConnection, text: &str) -> QueryResult<Vec<i64>> {
     let anywhere = format!("%{}%", like_escape(text));
@@ -155,9 +158,25 @@ fn text_candidates(conn: &mut AnyConnection, text: &str) -> QueryResult<Vec<i64>
         .order(conversations::id.desc())
         .limit(CANDIDATES)
         .load(conn)?;
+    // SQLite's LIKE already folds ASCII case, and its lower() folds nothing more.
+    let sqlite = crate::db::dialect::backend(conn) == crate::db::Backend::Sqlite;
+    let subject: Box<
+        dyn BoxableExpression<conversations::table, Db, SqlType = diesel::sql_types::Bool> + '_,
+    > = if sqlite {
+        Box::new(conversations::subject.like(&anywhere).escape(ESCAPE))
+    } else {
+        Box::new(lower(conversations::subject).like(&anywhere).escape(ESCAPE))
+    };
+    let body: Box<
+        dyn BoxableExpression<threads::table, Db, SqlType = diesel::sql_types::Bool> + '_,
+    > = if sqlite {
+        Box::new(threads::body_text.like(&anywhere).escape(ESCAPE))
+    } else {
+        Box::new(lower(threads::body_text).like(&anywhere).escape(ESCAPE))
+    };
     ids.extend(
         conversations::table
-            .filter(lower(conversations::subject).like(&anywhere).escape(ESCAPE))
+            .filter(subject)
             .select(conversations::id)
             .order(conversations::id.desc())
             .limit(CANDIDATES)
@@ -170,7 +189,7 @@ fn text_candidates(conn: &mut AnyConnection, text: &str) -> QueryResult<Vec<i64>
     ids.extend(
         threads::table
             .filter(threads::id.gt(floor))
-            .filter(lower(threads::body_text).like(&anywhere).escape(ESCAPE))
+            .filter(body)
             .select(threads::conversation_id)
             .order(threads::id.desc())
             .limit(CANDIDATES)

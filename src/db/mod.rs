@@ -252,6 +252,70 @@ where
     .map_err(|e| crate::error::AppError::Internal(format!("blocking task failed: {e}")))?
 }
 
+type LaneJob = Box<dyn FnOnce() + Send>;
+
+/// A few threads of their own for one kind of heavy database work (body search): at most
+/// that many such jobs run at once, later ones wait without holding a thread or a pool
+/// connection, and the memory they churn stays in those threads' allocator arenas instead
+/// of raising the high-water mark of every blocking thread's arena.
+pub struct Lane {
+    jobs: std::sync::Mutex<std::sync::mpsc::Sender<LaneJob>>,
+}
+
+impl Lane {
+    /// Starts `threads` threads named `name-N`.
+    pub fn new(name: &str, threads: usize) -> std::io::Result<Lane> {
+        let (tx, rx) = std::sync::mpsc::channel::<LaneJob>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for n in 0..threads.max(1) {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("{name}-{n}"))
+                .spawn(move || {
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                })?;
+        }
+        Ok(Lane {
+            jobs: std::sync::Mutex::new(tx),
+        })
+    }
+
+    /// Runs `work` with a pooled connection on one of the lane's threads.
+    pub async fn run<T, F>(&self, pool: &DbPool, work: F) -> Result<T, crate::error::AppError>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, crate::error::AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        use crate::error::AppError;
+        let pool = pool.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: LaneJob = Box::new(move || {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut conn = pool.get().map_err(DbError::Pool)?;
+                work(&mut conn)
+            }))
+            .unwrap_or_else(|_| Err(AppError::Internal("the database work panicked".into())));
+            let _ = tx.send(outcome);
+        });
+        self.jobs
+            .lock()
+            .map_err(|_| AppError::Internal("the work lane is broken".into()))?
+            .send(job)
+            .map_err(|_| AppError::Internal("the work lane has stopped".into()))?;
+        rx.await
+            .map_err(|_| AppError::Internal("the work lane dropped a job".into()))?
+    }
+}
+
 /// The current time in UTC, cut to microseconds: the precision all three backends keep, so
 /// a value reads back exactly as it was written.
 pub fn now() -> chrono::NaiveDateTime {
