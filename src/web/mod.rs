@@ -296,6 +296,13 @@ pub async fn serve_installer(
 async fn serve_on(listener: std::net::TcpListener, state: AppState) -> Result<(), StartError> {
     let addr = state.config.listen.clone();
     let url = state.config.public_url();
+    // Nearly every blocking task needs a pooled connection, so more blocking threads than
+    // connections only wait in the pool; actix's default (512 per process) let a burst of
+    // requests start dozens of threads, each keeping an allocator arena's worth of freed
+    // memory (docs/BENCHMARKS.md, memory).
+    let blocking_threads = usize::try_from(state.config.database.pool_size)
+        .unwrap_or(10)
+        .max(2);
     let server = HttpServer::new(move || {
         App::new()
             .wrap(
@@ -307,6 +314,7 @@ async fn serve_on(listener: std::net::TcpListener, state: AppState) -> Result<()
             .wrap(tracing_actix())
             .configure(configure(state.clone()))
     })
+    .worker_max_blocking_threads(blocking_threads)
     .listen(listener)
     .map_err(|cause| StartError::Bind {
         addr: addr.clone(),
