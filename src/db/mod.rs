@@ -259,7 +259,7 @@ type LaneJob = Box<dyn FnOnce() + Send>;
 /// connection, and the memory they churn stays in those threads' allocator arenas instead
 /// of raising the high-water mark of every blocking thread's arena.
 pub struct Lane {
-    jobs: std::sync::Mutex<std::sync::mpsc::Sender<LaneJob>>,
+    jobs: std::sync::mpsc::Sender<LaneJob>,
 }
 
 impl Lane {
@@ -284,9 +284,7 @@ impl Lane {
                     }
                 })?;
         }
-        Ok(Lane {
-            jobs: std::sync::Mutex::new(tx),
-        })
+        Ok(Lane { jobs: tx })
     }
 
     /// Runs `work` with a pooled connection on one of the lane's threads.
@@ -307,8 +305,6 @@ impl Lane {
             let _ = tx.send(outcome);
         });
         self.jobs
-            .lock()
-            .map_err(|_| AppError::Internal("the work lane is broken".into()))?
             .send(job)
             .map_err(|_| AppError::Internal("the work lane has stopped".into()))?;
         rx.await

@@ -929,3 +929,52 @@ fn serve_fetches_new_mail_within_seconds_through_idle() {
     );
     assert_eq!(count_threads(&mut env.conn(), ThreadType::Customer), 2);
 }
+
+/// Another writer committing all the time (as `serve`'s other workers do) must not make the
+/// fetch fail with "database is locked": each fetch chunk takes SQLite's write lock up front
+/// instead of upgrading a read snapshot another commit has made stale.
+#[test]
+fn a_fetch_beside_a_busy_writer_stores_everything() {
+    let env = Env::new(Backend::Sqlite);
+    let messages: Vec<Vec<u8>> = (0..600)
+        .map(|i| {
+            message(
+                &format!("c{}@x.test", i % 50),
+                &format!("Busy {i}"),
+                &format!("busy-{i}@x.test"),
+                None,
+                "hello",
+            )
+        })
+        .collect();
+    env.account.append("INBOX", &messages);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        let pool = env.pool.clone();
+        let id = env.mailbox_id;
+        std::thread::spawn(move || {
+            let mut conn = pool.get().expect("conn");
+            let mut commits = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                diesel::update(postdesk::db::schema::mailboxes::table.find(id))
+                    .set(postdesk::db::schema::mailboxes::updated_at.eq(db::now()))
+                    .execute(&mut conn)
+                    .expect("the other writer");
+                commits += 1;
+            }
+            commits
+        })
+    };
+    let report = env.fetcher().fetch_mailbox(env.mailbox_id, &|_| {});
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let commits = writer.join().expect("writer thread");
+    let report = report.expect("the fetch must not fail beside another writer");
+    assert!(commits > 0, "the other writer never committed");
+    assert_eq!((report.stored, report.failed), (600, 0), "{report:?}");
+    let stored: i64 = threads::table
+        .count()
+        .get_result(&mut env.conn())
+        .expect("count");
+    assert_eq!(stored, 600);
+}

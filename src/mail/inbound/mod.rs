@@ -42,9 +42,7 @@ where
     F: FnOnce(&mut AnyConnection) -> diesel::QueryResult<()>,
 {
     let prepared = prepare(conn, ctx, origin, raw)?;
-    crate::db::dialect::write_transaction(&mut *conn, |c| {
-        store_prepared(c, ctx, origin, &prepared, also)
-    })
+    store_prepared(conn, ctx, origin, &prepared, also)
 }
 
 /// A parsed message with the modules' verdict on it, ready to store.
@@ -67,8 +65,8 @@ pub fn prepare(
     Ok(Prepared { mail, verdict })
 }
 
-/// Stores a prepared message and runs `also`, inside the caller's write transaction (a
-/// savepoint: a failure rolls back this message alone).
+/// Stores a prepared message and runs `also` in one write transaction (a savepoint inside
+/// the caller's, so a failure rolls back this message alone).
 pub fn store_prepared<F>(
     conn: &mut AnyConnection,
     ctx: &InboundContext<'_>,

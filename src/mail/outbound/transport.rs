@@ -73,7 +73,8 @@ struct Kept {
 }
 
 /// One sending thread's SMTP sessions, one per distinct mailbox configuration, kept open
-/// between messages (a session per configuration, reused while it works).
+/// between messages (a session per configuration, reused while it works, dropped after a
+/// failure).
 #[derive(Default)]
 pub struct Transports {
     runtime: Option<tokio::runtime::Runtime>,
@@ -137,14 +138,9 @@ impl Transports {
                         response.code(),
                         response.message().collect::<Vec<_>>().join(" ")
                     ),
-                    Ok(Err(e)) => {
-                        // The session stays usable after a refused message (RSET); not after
-                        // a broken connection.
-                        if !conn.has_broken() {
-                            let _ = conn.command(lettre::transport::smtp::commands::Rset).await;
-                        }
-                        return Err(SendError::smtp(&e));
-                    }
+                    // The session is dropped after any failure; the next message opens a
+                    // new one.
+                    Ok(Err(e)) => return Err(SendError::smtp(&e)),
                     Err(_) => {
                         return Err(SendError::temporary(format!(
                             "{}:{}: no answer within {} s",
